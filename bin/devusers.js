@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+import { main } from "../build/src/cli/index.js";
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (typeof code === "number") process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`devusers: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,39 @@
+import { parseArgs } from "node:util";
+import { ORG_SLUG_RE } from "../ids.js";
+
+export class UsageError extends Error {}
+
+export const DEFAULT_ORG = "default";
+
+const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** `90s`, `15m`, `12h`, `30d` → seconds. */
+export function parseDuration(raw: string): number {
+  const m = /^([1-9][0-9]{0,8})([smhd])$/.exec(raw.trim());
+  if (!m) throw new UsageError(`--ttl must look like 90s, 15m, 12h or 30d, got "${raw}"`);
+  return Number(m[1]) * UNITS[m[2]!]!;
+}
+
+export function parseOrg(raw: string | undefined): string {
+  const org = raw ?? DEFAULT_ORG;
+  if (!ORG_SLUG_RE.test(org)) throw new UsageError(`--org must be 1-64 letters, digits, - or _, got "${org}"`);
+  return org;
+}
+
+export function parseEmail(raw: string | undefined): string {
+  if (!raw) throw new UsageError("--email is required");
+  const email = raw.trim();
+  if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new UsageError(`--email must be an email address, got "${raw}"`);
+  return email;
+}
+
+export function options<T extends Record<string, { type: "string" | "boolean"; short?: string }>>(
+  argv: string[],
+  spec: T,
+) {
+  try {
+    return parseArgs({ args: argv, options: spec, allowPositionals: false, strict: true }).values;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}

@@ -1,0 +1,78 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import SQLite from "better-sqlite3";
+import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
+import pg from "pg";
+import type { Config } from "../config.js";
+import type { Database } from "./types.js";
+
+export type Dialect = "sqlite" | "postgres";
+
+export interface Db {
+  kysely: Kysely<Database>;
+  dialect: Dialect;
+  /** Connections in use and idle (PostgreSQL); SQLite has one. */
+  poolStats(): { total: number; idle: number; waiting: number };
+  close(): Promise<void>;
+}
+
+export type DbConfig = Pick<
+  Config,
+  "databaseUrl" | "pgPoolMax" | "pgStatementTimeoutMs" | "pgConnectTimeoutMs" | "sqliteSynchronous"
+>;
+
+export function dialectOf(url: string): Dialect {
+  return /^postgres(ql)?:\/\//.test(url) ? "postgres" : "sqlite";
+}
+
+// node-postgres returns int8 as strings; our ids and counts fit a JS number.
+pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
+
+export function openDatabase(config: DbConfig): Db {
+  return dialectOf(config.databaseUrl) === "postgres" ? openPostgres(config) : openSqlite(config);
+}
+
+function sqlitePath(url: string): string {
+  if (url.startsWith("sqlite://")) return url.slice("sqlite://".length);
+  if (url.startsWith("sqlite:")) return url.slice("sqlite:".length);
+  return url;
+}
+
+function openSqlite(config: DbConfig): Db {
+  const path = sqlitePath(config.databaseUrl);
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const conn = new SQLite(path);
+  // WAL lets readers run beside the writer; synchronous decides what a commit survives
+  // (FULL: power loss and OS crash; NORMAL: a process crash). See README "Durability".
+  conn.pragma("journal_mode = WAL");
+  conn.pragma(`synchronous = ${config.sqliteSynchronous}`);
+  conn.pragma("busy_timeout = 5000");
+  conn.pragma("foreign_keys = ON");
+  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: conn }) });
+  return {
+    kysely,
+    dialect: "sqlite",
+    poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
+    close: () => kysely.destroy(),
+  };
+}
+
+function openPostgres(config: DbConfig): Db {
+  const pool = new pg.Pool({
+    connectionString: config.databaseUrl,
+    max: config.pgPoolMax,
+    connectionTimeoutMillis: config.pgConnectTimeoutMs,
+    statement_timeout: config.pgStatementTimeoutMs,
+    query_timeout: config.pgStatementTimeoutMs + 1000,
+  });
+  // An idle client that loses its server emits 'error' on the pool; without a listener
+  // that would crash the process during a database outage.
+  pool.on("error", () => {});
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    kysely,
+    dialect: "postgres",
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    close: () => kysely.destroy(),
+  };
+}

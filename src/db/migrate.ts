@@ -1,0 +1,21 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator } from "kysely";
+import * as initial from "./migrations/2026-11-27T10-00-00_initial.js";
+import type { Database } from "./types.js";
+
+// Listed here rather than read from disk so the build needs no file-system lookups at start.
+const migrations: Record<string, Migration> = {
+  "2026-11-27T10-00-00_initial": initial,
+};
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+/**
+ * Brings the schema up to date. Kysely's Migrator takes a lock (an advisory lock on
+ * PostgreSQL, a lock table on SQLite), so several processes may call this at once.
+ */
+export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}

@@ -1,0 +1,222 @@
+import type { Expression, ExpressionBuilder, Kysely, SqlBool } from "kysely";
+import type { Database, DevUserPatch, DevUserRow, NewDevUser } from "../types.js";
+
+type Eb = ExpressionBuilder<Database, "dev_users">;
+
+export async function findDevUser(db: Kysely<Database>, orgId: number, id: number): Promise<DevUserRow | undefined> {
+  return db.selectFrom("dev_users").selectAll().where("id", "=", id).where("org_id", "=", orgId).executeTakeFirst();
+}
+
+export async function findDevUsers(db: Kysely<Database>, orgId: number, ids: number[]): Promise<DevUserRow[]> {
+  if (ids.length === 0) return [];
+  return db.selectFrom("dev_users").selectAll().where("org_id", "=", orgId).where("id", "in", ids).execute();
+}
+
+export async function findDevUserByEmail(
+  db: Kysely<Database>,
+  orgId: number,
+  email: string,
+): Promise<DevUserRow | undefined> {
+  return db
+    .selectFrom("dev_users")
+    .selectAll()
+    .where("org_id", "=", orgId)
+    .where("email_lower", "=", email.toLowerCase())
+    .executeTakeFirst();
+}
+
+export async function countDevUsers(db: Kysely<Database>, orgId: number): Promise<number> {
+  const row = await db
+    .selectFrom("dev_users")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("org_id", "=", orgId)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export async function insertDevUser(db: Kysely<Database>, row: NewDevUser): Promise<DevUserRow> {
+  return db.insertInto("dev_users").values(row).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function updateDevUser(db: Kysely<Database>, id: number, patch: DevUserPatch): Promise<void> {
+  await db.updateTable("dev_users").set(patch).where("id", "=", id).execute();
+}
+
+/** Points everyone who reported to `fromId` at `toId` (merge), except `toId` itself. */
+export async function moveReports(db: Kysely<Database>, fromId: number, toId: number, now: string): Promise<void> {
+  await db
+    .updateTable("dev_users")
+    .set({ reports_to_id: toId, modified_date: now })
+    .where("reports_to_id", "=", fromId)
+    .where("id", "<>", toId)
+    .execute();
+  await db
+    .updateTable("dev_users")
+    .set({ reports_to_id: null, modified_date: now })
+    .where("reports_to_id", "=", fromId)
+    .where("id", "=", toId)
+    .execute();
+}
+
+/** The chain of managers above `id`, nearest first, at most `limit` long. */
+export async function managerChain(db: Kysely<Database>, id: number, limit: number): Promise<number[]> {
+  const chain: number[] = [];
+  let current: number | null = id;
+  while (current !== null && chain.length < limit) {
+    const row: { reports_to_id: number | null } | undefined = await db
+      .selectFrom("dev_users")
+      .select("reports_to_id")
+      .where("id", "=", current)
+      .executeTakeFirst();
+    current = row?.reports_to_id ?? null;
+    if (current !== null) chain.push(current);
+  }
+  return chain;
+}
+
+export async function setPhoneNumbers(db: Kysely<Database>, id: number, numbers: string[]): Promise<void> {
+  await db.deleteFrom("dev_user_phone_numbers").where("dev_user_id", "=", id).execute();
+  if (numbers.length > 0) {
+    await db
+      .insertInto("dev_user_phone_numbers")
+      .values(numbers.map((phone_number) => ({ dev_user_id: id, phone_number })))
+      .execute();
+  }
+  await db
+    .updateTable("dev_users")
+    .set({ phone_numbers: JSON.stringify(numbers) })
+    .where("id", "=", id)
+    .execute();
+}
+
+// ---- listing ---------------------------------------------------------------------------------
+
+export type SortColumn = "id" | "created_date" | "modified_date" | "display_name" | "full_name" | "email_lower";
+export interface SortKey {
+  column: SortColumn;
+  desc: boolean;
+}
+export interface DateRange {
+  after?: string;
+  before?: string;
+}
+export interface ListFilter {
+  emails?: string[];
+  states?: string[];
+  identities?: { issuer?: string; id?: string }[];
+  created?: DateRange;
+  modified?: DateRange;
+  phoneNumbers?: string[];
+  timezones?: string[];
+}
+export interface ListQuery {
+  orgId: number;
+  filter: ListFilter;
+  /** Sort keys; the last one must be `id` so the order is total. */
+  sort: SortKey[];
+  /** Values of `sort` for the row the page starts beyond, or none for the first page. */
+  boundary?: (string | number)[];
+  /** "after": rows following the boundary in sort order; "before": rows preceding it. */
+  direction: "after" | "before";
+  limit: number;
+}
+
+function filterExpr(eb: Eb, orgId: number, f: ListFilter): Expression<SqlBool> {
+  const conds: Expression<SqlBool>[] = [eb("dev_users.org_id", "=", orgId)];
+  if (f.emails) conds.push(eb("dev_users.email_lower", "in", f.emails.length ? f.emails : [""]));
+  if (f.states) conds.push(eb("dev_users.state", "in", f.states.length ? f.states : [""]));
+  if (f.timezones) conds.push(eb("dev_users.timezone", "in", f.timezones.length ? f.timezones : [""]));
+  for (const [col, range] of [
+    ["dev_users.created_date", f.created],
+    ["dev_users.modified_date", f.modified],
+  ] as const) {
+    if (range?.after) conds.push(eb(col, ">=", range.after));
+    if (range?.before) conds.push(eb(col, "<=", range.before));
+  }
+  if (f.identities && f.identities.length > 0) {
+    const identities = f.identities;
+    // An IN over the (org_id, issuer, external_id) unique index: a lookup, not a scan.
+    conds.push(
+      eb(
+        "dev_users.id",
+        "in",
+        eb
+          .selectFrom("external_identities")
+          .select("external_identities.dev_user_id")
+          .where("external_identities.org_id", "=", orgId)
+          .where((ib) =>
+            ib.or(
+              identities.map((i) => {
+                const parts: Expression<SqlBool>[] = [];
+                if (i.issuer !== undefined) parts.push(ib("external_identities.issuer", "=", i.issuer));
+                if (i.id !== undefined) parts.push(ib("external_identities.external_id", "=", i.id));
+                return ib.and(parts);
+              }),
+            ),
+          ),
+      ),
+    );
+  }
+  if (f.phoneNumbers) {
+    conds.push(
+      eb(
+        "dev_users.id",
+        "in",
+        eb
+          .selectFrom("dev_user_phone_numbers")
+          .select("dev_user_phone_numbers.dev_user_id")
+          .where("dev_user_phone_numbers.phone_number", "in", f.phoneNumbers.length ? f.phoneNumbers : [""]),
+      ),
+    );
+  }
+  return eb.and(conds);
+}
+
+/** Rows strictly beyond `boundary` in the order `sort` read in `direction`. */
+function keysetExpr(eb: Eb, sort: SortKey[], boundary: (string | number)[], direction: "after" | "before") {
+  const ors: Expression<SqlBool>[] = [];
+  for (let i = 0; i < sort.length; i++) {
+    const ands: Expression<SqlBool>[] = [];
+    for (let j = 0; j < i; j++) {
+      ands.push(eb(`dev_users.${sort[j]!.column}`, "=", boundary[j]!));
+    }
+    const key = sort[i]!;
+    const forward = key.desc ? "<" : ">";
+    const backward = key.desc ? ">" : "<";
+    ands.push(eb(`dev_users.${key.column}`, direction === "after" ? forward : backward, boundary[i]!));
+    ors.push(eb.and(ands));
+  }
+  return eb.or(ors);
+}
+
+/** One page in `direction`, fetched with one extra row so the caller knows whether more exist. */
+export async function listDevUsers(db: Kysely<Database>, q: ListQuery): Promise<DevUserRow[]> {
+  let query = db
+    .selectFrom("dev_users")
+    .selectAll()
+    .where((eb) => filterExpr(eb, q.orgId, q.filter));
+  if (q.boundary) {
+    const boundary = q.boundary;
+    query = query.where((eb) => keysetExpr(eb, q.sort, boundary, q.direction));
+  }
+  for (const key of q.sort) {
+    const desc = q.direction === "after" ? key.desc : !key.desc;
+    query = query.orderBy(`dev_users.${key.column}`, desc ? "desc" : "asc");
+  }
+  const rows = await query.limit(q.limit + 1).execute();
+  return rows;
+}
+
+/** Whether any row lies beyond `boundary` in `direction` (for prev_cursor / next_cursor). */
+export async function anyBeyond(
+  db: Kysely<Database>,
+  q: Omit<ListQuery, "limit"> & { boundary: (string | number)[] },
+): Promise<boolean> {
+  const row = await db
+    .selectFrom("dev_users")
+    .select("dev_users.id")
+    .where((eb) => eb.and([filterExpr(eb, q.orgId, q.filter), keysetExpr(eb, q.sort, q.boundary, q.direction)]))
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}

@@ -1,0 +1,71 @@
+import type { Kysely } from "kysely";
+import type { Database, IdentityRow } from "../types.js";
+
+export async function findIdentityOwner(
+  db: Kysely<Database>,
+  orgId: number,
+  issuer: string,
+  externalId: string,
+): Promise<IdentityRow | undefined> {
+  return db
+    .selectFrom("external_identities")
+    .selectAll()
+    .where("org_id", "=", orgId)
+    .where("issuer", "=", issuer)
+    .where("external_id", "=", externalId)
+    .executeTakeFirst();
+}
+
+export async function findUserIdentity(
+  db: Kysely<Database>,
+  devUserId: number,
+  issuer: string,
+): Promise<IdentityRow | undefined> {
+  return db
+    .selectFrom("external_identities")
+    .selectAll()
+    .where("dev_user_id", "=", devUserId)
+    .where("issuer", "=", issuer)
+    .executeTakeFirst();
+}
+
+export async function insertIdentity(
+  db: Kysely<Database>,
+  row: {
+    org_id: number;
+    dev_user_id: number;
+    issuer: string;
+    external_id: string;
+    display_name: string | null;
+    created_date: string;
+  },
+): Promise<void> {
+  await db.insertInto("external_identities").values(row).execute();
+}
+
+export async function deleteIdentity(db: Kysely<Database>, devUserId: number, issuer: string): Promise<number> {
+  const res = await db
+    .deleteFrom("external_identities")
+    .where("dev_user_id", "=", devUserId)
+    .where("issuer", "=", issuer)
+    .executeTakeFirst();
+  return Number(res.numDeletedRows);
+}
+
+export async function identitiesOfUsers(db: Kysely<Database>, devUserIds: number[]): Promise<IdentityRow[]> {
+  if (devUserIds.length === 0) return [];
+  return db
+    .selectFrom("external_identities")
+    .selectAll()
+    .where("dev_user_id", "in", devUserIds)
+    .orderBy("id")
+    .execute();
+}
+
+export async function moveIdentities(db: Kysely<Database>, fromUserId: number, toUserId: number): Promise<void> {
+  await db
+    .updateTable("external_identities")
+    .set({ dev_user_id: toUserId })
+    .where("dev_user_id", "=", fromUserId)
+    .execute();
+}

@@ -1,0 +1,91 @@
+// Table types: what the database holds. Wire types live in services/wire.ts; mapper.ts joins them.
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from "kysely";
+
+/** JSON text with a database default, so inserts may leave it out. */
+type JsonText = ColumnType<string, string | undefined, string>;
+
+export interface OrgsTable {
+  id: Generated<number>;
+  slug: string;
+  created_date: string;
+}
+
+export interface DevUsersTable {
+  id: Generated<number>;
+  org_id: number;
+  email: string;
+  email_lower: string;
+  display_name: string;
+  full_name: string;
+  state: string;
+  role: ColumnType<string, string | undefined, string>;
+  job_title: string | null;
+  experience_start_date: string | null;
+  reports_to_id: number | null;
+  /** JSON text: an object. */
+  custom_fields: JsonText;
+  /** JSON text: StoredJobHistoryItem[]. */
+  job_history: JsonText;
+  /** JSON text: number[] of availability mode enum ids. */
+  availability_modes: JsonText;
+  /** JSON text: string[]. */
+  skills: JsonText;
+  /** JSON text: string[]; mirrored in dev_user_phone_numbers for filtering. */
+  phone_numbers: JsonText;
+  timezone: string | null;
+  created_by_id: number | null;
+  modified_by_id: number | null;
+  created_date: string;
+  modified_date: string;
+}
+
+export interface DevUserPhoneNumbersTable {
+  dev_user_id: number;
+  phone_number: string;
+}
+
+export interface ExternalIdentitiesTable {
+  id: Generated<number>;
+  org_id: number;
+  dev_user_id: number;
+  issuer: string;
+  external_id: string;
+  display_name: string | null;
+  /** 0 or 1: one integer type on both SQLite and PostgreSQL. */
+  is_verified: ColumnType<number, number | undefined, number>;
+  created_date: string;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  private_jwk: string;
+  public_jwk: string;
+  created_date: string;
+  retired_date: string | null;
+}
+
+export interface Database {
+  orgs: OrgsTable;
+  dev_users: DevUsersTable;
+  dev_user_phone_numbers: DevUserPhoneNumbersTable;
+  external_identities: ExternalIdentitiesTable;
+  signing_keys: SigningKeysTable;
+}
+
+export type OrgRow = Selectable<OrgsTable>;
+export type DevUserRow = Selectable<DevUsersTable>;
+export type NewDevUser = Insertable<DevUsersTable>;
+export type DevUserPatch = Updateable<DevUsersTable>;
+export type IdentityRow = Selectable<ExternalIdentitiesTable>;
+export type SigningKeyRow = Selectable<SigningKeysTable>;
+
+/** Job history as stored: enum fields as their ids. */
+export interface StoredJobHistoryItem {
+  employment_status?: number;
+  end_date?: string;
+  is_current?: boolean;
+  location?: string;
+  start_date?: string;
+  title?: string;
+}

@@ -1,0 +1,72 @@
+// DevRev's error model: one class, one table from error type to HTTP status.
+// Handlers throw ApiError; the error handler in app.ts writes every error body.
+
+export const errorStatus = {
+  artifact_already_attached_to_a_parent: 400,
+  bad_request: 400,
+  invalid_enum_value: 400,
+  invalid_field: 400,
+  invalid_id: 400,
+  missing_required_field: 400,
+  parse_error: 400,
+  unexpected_json_type: 400,
+  value_not_permitted: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  too_many_requests: 429,
+  internal_error: 500,
+  service_unavailable: 503,
+} as const;
+
+export type ErrorType = keyof typeof errorStatus;
+export type JsonType = "array" | "bool" | "null" | "number" | "object" | "string";
+
+/** Subtype fields DevRev puts beside `type` and `message`. */
+export interface ErrorFields {
+  field_name?: string;
+  expected?: JsonType;
+  actual?: JsonType;
+  allowed_values?: string[];
+  value?: string;
+  reason?: string;
+  existing_parent?: string;
+  is_same?: boolean;
+  retry_after?: number;
+  reference_id?: string;
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(
+    readonly type: ErrorType,
+    message: string,
+    readonly fields: ErrorFields = {},
+    readonly detail?: string,
+  ) {
+    super(message);
+    this.status = errorStatus[type];
+  }
+
+  toBody(): Record<string, unknown> {
+    const body: Record<string, unknown> = { type: this.type, message: this.message };
+    if (this.detail !== undefined) body.detail = this.detail;
+    return Object.assign(body, this.fields);
+  }
+}
+
+/** Keeps guards flat: `assertThat(user, notFound("dev user"))` narrows `user` afterwards. */
+export function assertThat(condition: unknown, error: ApiError | (() => ApiError)): asserts condition {
+  if (!condition) throw typeof error === "function" ? error() : error;
+}
+
+export const notFound = (what: string) => new ApiError("not_found", `${what} not found`);
+export const forbidden = (message = "this operation needs the admin role") => new ApiError("forbidden", message);
+export const unauthenticated = (message = "a valid token is required") => new ApiError("unauthenticated", message);
+export const valueNotPermitted = (field_name: string, reason: string) =>
+  new ApiError("value_not_permitted", `${field_name}: ${reason}`, { field_name, reason });
+export const invalidId = (field_name: string, value: string) =>
+  new ApiError("invalid_id", `${field_name}: "${value}" is not a dev user id`, { field_name });
+export const unavailable = (message = "the service is temporarily unavailable") =>
+  new ApiError("service_unavailable", message);

@@ -1,0 +1,80 @@
+// GET /openapi.json: an OpenAPI 3 description built from the schemas the routes really use.
+import type { FastifyInstance, RouteOptions } from "fastify";
+
+interface Collected {
+  method: string;
+  url: string;
+  schema: Record<string, unknown>;
+}
+
+const STATUS_TEXT: Record<string, string> = {
+  "200": "OK",
+  "201": "Created",
+  "400": "Bad Request",
+  "401": "Unauthorized",
+  "403": "Forbidden",
+  "404": "Not Found",
+  "409": "Conflict",
+  "429": "Too Many Requests",
+  "500": "Internal Server Error",
+  "503": "Service Unavailable",
+};
+
+function queryParameters(schema: { properties?: Record<string, unknown>; required?: string[] }) {
+  return Object.entries(schema.properties ?? {}).map(([name, s]) => ({
+    name,
+    in: "query",
+    required: schema.required?.includes(name) ?? false,
+    schema: s,
+  }));
+}
+
+export function collectRoutes(app: FastifyInstance): Collected[] {
+  const routes: Collected[] = [];
+  app.addHook("onRoute", (route: RouteOptions) => {
+    const schema = route.schema as Record<string, unknown> | undefined;
+    if (!schema?.operationId) return;
+    for (const method of [route.method].flat()) {
+      if (method === "HEAD") continue;
+      routes.push({ method: method.toLowerCase(), url: route.url, schema });
+    }
+  });
+  return routes;
+}
+
+export async function openapiRoute(app: FastifyInstance, opts: { routes: Collected[]; version: string }) {
+  let doc: unknown;
+  app.get("/openapi.json", { config: { public: true } }, async () => {
+    doc ??= build(opts.routes, opts.version);
+    return doc;
+  });
+}
+
+function build(routes: Collected[], version: string) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of routes) {
+    const responses: Record<string, unknown> = {};
+    for (const [status, schema] of Object.entries((r.schema.response ?? {}) as Record<string, unknown>)) {
+      responses[status] = { description: STATUS_TEXT[status] ?? status, content: { "application/json": { schema } } };
+    }
+    const op: Record<string, unknown> = {
+      operationId: r.schema.operationId,
+      responses,
+      security: [{ "auth-token": [] }],
+    };
+    if (r.schema.body) op.requestBody = { required: true, content: { "application/json": { schema: r.schema.body } } };
+    if (r.schema.querystring) op.parameters = queryParameters(r.schema.querystring as never);
+    paths[r.url] ??= {};
+    paths[r.url]![r.method] = op;
+  }
+  return {
+    openapi: "3.0.3",
+    info: { title: "devusers: DevRev Dev users API", version },
+    components: {
+      securitySchemes: {
+        "auth-token": { type: "http", scheme: "bearer", description: "`Bearer <token>` or the bare token" },
+      },
+    },
+    paths,
+  };
+}

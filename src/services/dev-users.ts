@@ -1,0 +1,278 @@
+// Rules for dev users: who may do what, and what each change leaves in the directory.
+import type { Kysely } from "kysely";
+import { uniqueViolation } from "../db/errors.js";
+import {
+  findDevUser,
+  findDevUserByEmail,
+  insertDevUser,
+  managerChain,
+  moveReports,
+  updateDevUser,
+} from "../db/repositories/dev-users.js";
+import { identitiesOfUsers, moveIdentities } from "../db/repositories/identities.js";
+import type { Database, DevUserPatch, DevUserRow, StoredJobHistoryItem } from "../db/types.js";
+import { ApiError, assertThat, forbidden, notFound, valueNotPermitted } from "../errors.js";
+import { parseDevUserId } from "../ids.js";
+import type { Caller, Deps } from "./context.js";
+import { availabilityModes, employmentStatuses } from "./enums.js";
+import { hydrateOne } from "./hydrate.js";
+import type { WireDevUser } from "./wire.js";
+
+export interface CreateInput {
+  email: string;
+  state: string;
+  full_name?: string;
+  reports_to?: string;
+  custom_fields?: Record<string, unknown>;
+  custom_schema_spec?: unknown;
+}
+
+export interface UpdateFields {
+  display_name?: string;
+  full_name?: string;
+  experience_start_date?: string;
+  job_title?: string;
+  reports_to?: string;
+  job_history?: (Omit<StoredJobHistoryItem, never> & Record<string, unknown>)[];
+  availability_modes?: number[];
+  custom_fields?: Record<string, unknown>;
+  custom_schema_spec?: unknown;
+  staged_info?: unknown;
+}
+
+export interface UpdateInput extends UpdateFields {
+  id: string;
+}
+
+const EMAIL_RE = /^[^\s@]+@[^\s@]+$/;
+const MAX_CHAIN = 1000;
+
+export function requireAdmin(caller: Caller): void {
+  assertThat(caller.role === "admin", forbidden());
+}
+
+export async function loadUser(db: Kysely<Database>, caller: Caller, id: string, field: string): Promise<DevUserRow> {
+  const row = await findDevUser(db, caller.orgId, parseDevUserId(id, field, caller.org));
+  assertThat(row, notFound("dev user"));
+  return row;
+}
+
+function isoDate(value: string, field: string): string {
+  const t = Date.parse(value);
+  assertThat(Number.isFinite(t), () => valueNotPermitted(field, "must be an ISO-8601 date-time"));
+  return new Date(t).toISOString();
+}
+
+/** `reports_to` must name another user of the org without closing a loop of managers. */
+async function checkManager(db: Kysely<Database>, caller: Caller, userId: number | null, ref: string) {
+  const manager = await loadUser(db, caller, ref, "reports_to").catch((err: unknown) => {
+    if (err instanceof ApiError && err.type === "not_found") {
+      throw valueNotPermitted("reports_to", "no such dev user in this org");
+    }
+    throw err;
+  });
+  if (userId !== null) {
+    assertThat(manager.id !== userId, valueNotPermitted("reports_to", "a dev user cannot report to itself"));
+    const chain = await managerChain(db, manager.id, MAX_CHAIN);
+    assertThat(!chain.includes(userId), valueNotPermitted("reports_to", "this would make a reporting cycle"));
+  }
+  return manager.id;
+}
+
+function mergeCustomFields(current: string, update: Record<string, unknown>): string {
+  // Keys given replace their values; a null value removes the key.
+  const merged = { ...(JSON.parse(current) as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(update)) {
+    if (v === null) delete merged[k];
+    else merged[k] = v;
+  }
+  return JSON.stringify(merged);
+}
+
+async function buildPatch(
+  db: Kysely<Database>,
+  caller: Caller,
+  row: DevUserRow,
+  input: UpdateFields,
+  now: string,
+): Promise<DevUserPatch> {
+  const patch: DevUserPatch = { modified_date: now, modified_by_id: caller.userId };
+  if (input.display_name !== undefined) {
+    assertThat(input.display_name.trim() !== "", valueNotPermitted("display_name", "must not be empty"));
+    patch.display_name = input.display_name;
+  }
+  if (input.full_name !== undefined) patch.full_name = input.full_name;
+  if (input.job_title !== undefined) patch.job_title = input.job_title;
+  if (input.experience_start_date !== undefined) {
+    patch.experience_start_date = isoDate(input.experience_start_date, "experience_start_date");
+  }
+  if (input.reports_to !== undefined) patch.reports_to_id = await checkManager(db, caller, row.id, input.reports_to);
+  if (input.availability_modes !== undefined) {
+    for (const id of input.availability_modes) {
+      assertThat(
+        availabilityModes.has(id),
+        () =>
+          new ApiError("value_not_permitted", `availability_modes: unknown mode ${id}`, {
+            field_name: "availability_modes",
+            allowed_values: [...availabilityModes.keys()].map(String),
+          }),
+      );
+    }
+    patch.availability_modes = JSON.stringify([...new Set(input.availability_modes)]);
+  }
+  if (input.job_history !== undefined) {
+    const items = input.job_history.map((item, i) => {
+      const out: StoredJobHistoryItem = {};
+      if (item.employment_status !== undefined) {
+        assertThat(
+          employmentStatuses.has(item.employment_status),
+          () =>
+            new ApiError("value_not_permitted", `job_history[${i}].employment_status: unknown status`, {
+              field_name: `job_history[${i}].employment_status`,
+              allowed_values: [...employmentStatuses.keys()].map(String),
+            }),
+        );
+        out.employment_status = item.employment_status;
+      }
+      if (item.start_date !== undefined) out.start_date = isoDate(item.start_date, `job_history[${i}].start_date`);
+      if (item.end_date !== undefined) out.end_date = isoDate(item.end_date, `job_history[${i}].end_date`);
+      if (item.is_current !== undefined) out.is_current = item.is_current;
+      if (item.location !== undefined) out.location = item.location;
+      if (item.title !== undefined) out.title = item.title;
+      return out;
+    });
+    patch.job_history = JSON.stringify(items);
+  }
+  if (input.custom_fields !== undefined)
+    patch.custom_fields = mergeCustomFields(row.custom_fields, input.custom_fields);
+  return patch;
+}
+
+export async function getDevUser(deps: Deps, caller: Caller, id: string): Promise<WireDevUser> {
+  const db = deps.db.kysely;
+  const row = await loadUser(db, caller, id, "id");
+  return hydrateOne(db, caller.orgId, caller.org, row);
+}
+
+export async function getSelf(deps: Deps, caller: Caller): Promise<WireDevUser> {
+  const db = deps.db.kysely;
+  const row = await findDevUser(db, caller.orgId, caller.userId);
+  assertThat(row, notFound("dev user"));
+  return hydrateOne(db, caller.orgId, caller.org, row);
+}
+
+export async function createDevUser(deps: Deps, caller: Caller, input: CreateInput): Promise<WireDevUser> {
+  requireAdmin(caller);
+  const email = input.email.trim();
+  assertThat(EMAIL_RE.test(email), valueNotPermitted("email", "must be an email address"));
+  const now = deps.now();
+  try {
+    return await deps.db.kysely.transaction().execute(async (trx) => {
+      const existing = await findDevUserByEmail(trx, caller.orgId, email);
+      assertThat(!existing, () => new ApiError("conflict", `a dev user with email ${email} already exists`));
+      const reportsTo = input.reports_to === undefined ? null : await checkManager(trx, caller, null, input.reports_to);
+      const row = await insertDevUser(trx, {
+        org_id: caller.orgId,
+        email,
+        email_lower: email.toLowerCase(),
+        display_name: email.split("@")[0]!,
+        full_name: input.full_name ?? "",
+        state: "shadow",
+        role: "member",
+        reports_to_id: reportsTo,
+        custom_fields: mergeCustomFields("{}", input.custom_fields ?? {}),
+        created_by_id: caller.userId,
+        modified_by_id: caller.userId,
+        created_date: now,
+        modified_date: now,
+      });
+      return hydrateOne(trx, caller.orgId, caller.org, row);
+    });
+  } catch (err) {
+    // Two creates of one email can both pass the check above; the unique index decides.
+    if (uniqueViolation(err) === "org_email") {
+      throw new ApiError("conflict", `a dev user with email ${email} already exists`);
+    }
+    throw err;
+  }
+}
+
+export async function updateDevUserById(deps: Deps, caller: Caller, input: UpdateInput): Promise<WireDevUser> {
+  return deps.db.kysely.transaction().execute(async (trx) => {
+    const row = await loadUser(trx, caller, input.id, "id");
+    if (row.id !== caller.userId) requireAdmin(caller);
+    return applyUpdate(trx, caller, row, input, deps.now());
+  });
+}
+
+export async function updateSelf(deps: Deps, caller: Caller, input: UpdateFields): Promise<WireDevUser> {
+  return deps.db.kysely.transaction().execute(async (trx) => {
+    const row = await findDevUser(trx, caller.orgId, caller.userId);
+    assertThat(row, notFound("dev user"));
+    return applyUpdate(trx, caller, row, input, deps.now());
+  });
+}
+
+async function applyUpdate(
+  trx: Kysely<Database>,
+  caller: Caller,
+  row: DevUserRow,
+  input: UpdateFields,
+  now: string,
+): Promise<WireDevUser> {
+  const patch = await buildPatch(trx, caller, row, input, now);
+  await updateDevUser(trx, row.id, patch);
+  const updated = await findDevUser(trx, caller.orgId, row.id);
+  return hydrateOne(trx, caller.orgId, caller.org, updated!);
+}
+
+async function setState(deps: Deps, caller: Caller, id: string, state: "active" | "deactivated"): Promise<void> {
+  requireAdmin(caller);
+  await deps.db.kysely.transaction().execute(async (trx) => {
+    const row = await loadUser(trx, caller, id, "id");
+    if (row.state === state) return;
+    await updateDevUser(trx, row.id, { state, modified_date: deps.now(), modified_by_id: caller.userId });
+  });
+}
+
+export const activateDevUser = (deps: Deps, caller: Caller, id: string) => setState(deps, caller, id, "active");
+export const deactivateDevUser = (deps: Deps, caller: Caller, id: string) => setState(deps, caller, id, "deactivated");
+
+export async function mergeDevUsers(deps: Deps, caller: Caller, primaryRef: string, secondaryRef: string) {
+  requireAdmin(caller);
+  try {
+    await deps.db.kysely.transaction().execute(async (trx) => {
+      const primary = await loadUser(trx, caller, primaryRef, "primary_user");
+      const secondary = await loadUser(trx, caller, secondaryRef, "secondary_user");
+      assertThat(
+        primary.id !== secondary.id,
+        valueNotPermitted("secondary_user", "cannot merge a dev user with itself"),
+      );
+      const identities = await identitiesOfUsers(trx, [primary.id, secondary.id]);
+      const held = new Map(identities.filter((i) => i.dev_user_id === primary.id).map((i) => [i.issuer, i]));
+      for (const i of identities) {
+        if (i.dev_user_id !== secondary.id) continue;
+        const mine = held.get(i.issuer);
+        assertThat(
+          !mine || mine.external_id === i.external_id,
+          valueNotPermitted("secondary_user", `both users hold a different identity from issuer "${i.issuer}"`),
+        );
+      }
+      const now = deps.now();
+      await moveIdentities(trx, secondary.id, primary.id);
+      await moveReports(trx, secondary.id, primary.id, now);
+      await updateDevUser(trx, secondary.id, {
+        state: "deactivated",
+        modified_date: now,
+        modified_by_id: caller.userId,
+      });
+      await updateDevUser(trx, primary.id, { modified_date: now, modified_by_id: caller.userId });
+    });
+  } catch (err) {
+    // A link that raced into the primary between our check and the move.
+    if (uniqueViolation(err) === "user_issuer") {
+      throw valueNotPermitted("secondary_user", "both users hold a different identity from one issuer");
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,48 @@
+// Turns dev user rows into wire objects with their identities and the users they refer to,
+// in two queries whatever the number of rows.
+import type { Kysely } from "kysely";
+import { findDevUsers } from "../db/repositories/dev-users.js";
+import { identitiesOfUsers } from "../db/repositories/identities.js";
+import type { Database, DevUserRow, IdentityRow } from "../db/types.js";
+import { toWireDevUser } from "./mapper.js";
+import type { WireDevUser } from "./wire.js";
+
+export async function hydrate(
+  db: Kysely<Database>,
+  orgId: number,
+  org: string,
+  rows: DevUserRow[],
+): Promise<WireDevUser[]> {
+  const byId = new Map<number, DevUserRow>(rows.map((r) => [r.id, r]));
+  const wanted = new Set<number>();
+  for (const r of rows) {
+    for (const ref of [r.created_by_id, r.modified_by_id, r.reports_to_id]) {
+      if (ref !== null && !byId.has(ref)) wanted.add(ref);
+    }
+  }
+  const [identities, related] = await Promise.all([
+    identitiesOfUsers(
+      db,
+      rows.map((r) => r.id),
+    ),
+    findDevUsers(db, orgId, [...wanted]),
+  ]);
+  for (const r of related) byId.set(r.id, r);
+  const grouped = new Map<number, IdentityRow[]>();
+  for (const i of identities) {
+    const list = grouped.get(i.dev_user_id);
+    if (list) list.push(i);
+    else grouped.set(i.dev_user_id, [i]);
+  }
+  return rows.map((r) => toWireDevUser(org, r, grouped.get(r.id) ?? [], byId));
+}
+
+export async function hydrateOne(
+  db: Kysely<Database>,
+  orgId: number,
+  org: string,
+  row: DevUserRow,
+): Promise<WireDevUser> {
+  const [user] = await hydrate(db, orgId, org, [row]);
+  return user!;
+}

@@ -1,0 +1,104 @@
+// Linking external identities: the heart of the directory. The unique indexes decide every
+// race; the checks before the insert only give the loser a precise answer.
+import type { Kysely } from "kysely";
+import { uniqueViolation } from "../db/errors.js";
+import { findDevUser, updateDevUser } from "../db/repositories/dev-users.js";
+import { deleteIdentity, findIdentityOwner, findUserIdentity, insertIdentity } from "../db/repositories/identities.js";
+import type { Database } from "../db/types.js";
+import { ApiError, assertThat, notFound, valueNotPermitted } from "../errors.js";
+import { devUserDon } from "../ids.js";
+import type { Caller, Deps } from "./context.js";
+import { loadUser, requireAdmin } from "./dev-users.js";
+import { hydrateOne } from "./hydrate.js";
+import type { WireDevUser } from "./wire.js";
+
+export interface LinkInput {
+  dev_user: string;
+  issuer: string;
+  id: string;
+  display_name?: string;
+}
+
+function nonEmpty(value: string, field: string): string {
+  assertThat(value.trim() !== "", valueNotPermitted(field, "must not be empty"));
+  return value;
+}
+
+/** The precise error for a link that cannot be made, or undefined if nothing stands in the way. */
+async function linkConflict(
+  db: Kysely<Database>,
+  caller: Caller,
+  userId: number,
+  issuer: string,
+  externalId: string,
+): Promise<ApiError | undefined> {
+  const owner = await findIdentityOwner(db, caller.orgId, issuer, externalId);
+  if (owner) {
+    return new ApiError(
+      "artifact_already_attached_to_a_parent",
+      `identity ${issuer}/${externalId} is already linked to a dev user`,
+      { existing_parent: devUserDon(caller.org, owner.dev_user_id), is_same: owner.dev_user_id === userId },
+    );
+  }
+  const held = await findUserIdentity(db, userId, issuer);
+  if (held) {
+    return new ApiError(
+      "value_not_permitted",
+      `issuer: the dev user already holds an identity from issuer "${issuer}"`,
+      { field_name: "issuer", reason: "a dev user holds at most one identity per issuer" },
+    );
+  }
+  return undefined;
+}
+
+export async function linkIdentity(deps: Deps, caller: Caller, input: LinkInput): Promise<WireDevUser> {
+  requireAdmin(caller);
+  const issuer = nonEmpty(input.issuer, "issuer");
+  const externalId = nonEmpty(input.id, "id");
+  let userId: number | undefined;
+  try {
+    return await deps.db.kysely.transaction().execute(async (trx) => {
+      const user = await loadUser(trx, caller, input.dev_user, "dev_user");
+      userId = user.id;
+      const conflict = await linkConflict(trx, caller, user.id, issuer, externalId);
+      if (conflict) throw conflict;
+      const now = deps.now();
+      await insertIdentity(trx, {
+        org_id: caller.orgId,
+        dev_user_id: user.id,
+        issuer,
+        external_id: externalId,
+        display_name: input.display_name ?? null,
+        created_date: now,
+      });
+      await updateDevUser(trx, user.id, { modified_date: now, modified_by_id: caller.userId });
+      const updated = await findDevUser(trx, caller.orgId, user.id);
+      return hydrateOne(trx, caller.orgId, caller.org, updated!);
+    });
+  } catch (err) {
+    // Lost a race the pre-check could not see (concurrent writers on PostgreSQL): the
+    // transaction is gone, so ask again who won.
+    if (userId !== undefined && uniqueViolation(err)) {
+      const conflict = await linkConflict(deps.db.kysely, caller, userId, issuer, externalId);
+      if (conflict) throw conflict;
+    }
+    throw err;
+  }
+}
+
+export async function unlinkIdentity(
+  deps: Deps,
+  caller: Caller,
+  input: { dev_user: string; issuer: string },
+): Promise<WireDevUser> {
+  requireAdmin(caller);
+  const issuer = nonEmpty(input.issuer, "issuer");
+  return deps.db.kysely.transaction().execute(async (trx) => {
+    const user = await loadUser(trx, caller, input.dev_user, "dev_user");
+    const removed = await deleteIdentity(trx, user.id, issuer);
+    assertThat(removed > 0, notFound(`identity from issuer "${issuer}"`));
+    await updateDevUser(trx, user.id, { modified_date: deps.now(), modified_by_id: caller.userId });
+    const updated = await findDevUser(trx, caller.orgId, user.id);
+    return hydrateOne(trx, caller.orgId, caller.org, updated!);
+  });
+}

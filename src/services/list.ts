@@ -1,0 +1,177 @@
+// dev-users.list: filters, sort and cursor pagination.
+import {
+  anyBeyond,
+  type DateRange,
+  listDevUsers,
+  type SortColumn,
+  type SortKey,
+} from "../db/repositories/dev-users.js";
+import type { DevUserRow } from "../db/types.js";
+import { ApiError, assertThat, valueNotPermitted } from "../errors.js";
+import type { Caller, Deps } from "./context.js";
+import { type Cursor, decodeCursor, encodeCursor } from "./cursor.js";
+import { hydrate } from "./hydrate.js";
+import type { WireDevUser } from "./wire.js";
+
+export interface DateFilter {
+  type: "range" | "preset";
+  after?: string;
+  before?: string;
+  preset_type?: "last_n_days" | "next_n_days";
+  days?: number;
+}
+
+export interface ListInput {
+  cursor?: string;
+  limit?: number;
+  mode?: "after" | "before";
+  sort_by?: string[];
+  email?: string[];
+  state?: string[];
+  external_identity?: { issuer?: string; id?: string }[];
+  created_date?: DateFilter;
+  modified_date?: DateFilter;
+  phone_numbers?: string[];
+  timezone?: string[];
+  custom_fields?: Record<string, unknown>;
+  staged_info?: { is_staged?: boolean };
+}
+
+export interface ListOutput {
+  dev_users: WireDevUser[];
+  next_cursor?: string;
+  prev_cursor?: string;
+}
+
+export const DEFAULT_LIMIT = 50;
+export const MAX_LIMIT = 100;
+
+const SORT_FIELDS: Record<string, SortColumn> = {
+  created_date: "created_date",
+  modified_date: "modified_date",
+  display_name: "display_name",
+  full_name: "full_name",
+  email: "email_lower",
+};
+
+function parseSort(sortBy: string[] | undefined): { keys: SortKey[]; spec: string } {
+  const keys: SortKey[] = [];
+  const seen = new Set<string>();
+  for (const entry of sortBy ?? []) {
+    const [field = "", dir = "asc", ...rest] = entry.split(":");
+    const column = SORT_FIELDS[field];
+    assertThat(
+      column && rest.length === 0 && (dir === "asc" || dir === "desc"),
+      () =>
+        new ApiError("value_not_permitted", `sort_by: "${entry}" is not field:asc or field:desc`, {
+          field_name: "sort_by",
+          allowed_values: Object.keys(SORT_FIELDS).flatMap((f) => [`${f}:asc`, `${f}:desc`]),
+        }),
+    );
+    assertThat(!seen.has(field), valueNotPermitted("sort_by", `"${field}" is given twice`));
+    seen.add(field);
+    keys.push({ column, desc: dir === "desc" });
+  }
+  const last = keys[keys.length - 1];
+  keys.push({ column: "id", desc: last?.desc ?? false });
+  return { keys, spec: keys.map((k) => `${k.column}:${k.desc ? "desc" : "asc"}`).join(",") };
+}
+
+function dateRange(filter: DateFilter | undefined, field: string, now: number): DateRange | undefined {
+  if (!filter) return undefined;
+  const iso = (value: string, name: string) => {
+    const t = Date.parse(value);
+    assertThat(Number.isFinite(t), () => valueNotPermitted(name, "must be an ISO-8601 date-time"));
+    return new Date(t).toISOString();
+  };
+  if (filter.type === "range") {
+    const range: DateRange = {};
+    if (filter.after !== undefined) range.after = iso(filter.after, `${field}.after`);
+    if (filter.before !== undefined) range.before = iso(filter.before, `${field}.before`);
+    return range;
+  }
+  assertThat(
+    filter.preset_type,
+    () =>
+      new ApiError("missing_required_field", `${field}.preset_type is required`, {
+        field_name: `${field}.preset_type`,
+      }),
+  );
+  assertThat(
+    filter.days !== undefined,
+    () =>
+      new ApiError("missing_required_field", `${field}.days is required`, {
+        field_name: `${field}.days`,
+      }),
+  );
+  const span = filter.days * 86_400_000;
+  const at = (t: number) => new Date(Math.min(Math.max(t, -8.64e15), 8.64e15)).toISOString();
+  return filter.preset_type === "last_n_days"
+    ? { after: at(now - span), before: at(now) }
+    : { after: at(now), before: at(now + span) };
+}
+
+const sortValues = (row: DevUserRow, keys: SortKey[]) => keys.map((k) => row[k.column]);
+
+export async function listUsers(deps: Deps, caller: Caller, input: ListInput): Promise<ListOutput> {
+  const limit = input.limit ?? DEFAULT_LIMIT;
+  assertThat(limit >= 1, valueNotPermitted("limit", "must be at least 1"));
+  const pageSize = Math.min(limit, MAX_LIMIT);
+  const custom = input.custom_fields ?? {};
+  assertThat(
+    Object.keys(custom).length === 0,
+    valueNotPermitted("custom_fields", "filtering by custom fields is not supported"),
+  );
+  for (const [i, f] of (input.external_identity ?? []).entries()) {
+    assertThat(
+      f.issuer !== undefined || f.id !== undefined,
+      valueNotPermitted(`external_identity[${i}]`, "give issuer, id or both"),
+    );
+  }
+
+  const { keys, spec } = parseSort(input.sort_by);
+  let cursor: Cursor | undefined;
+  if (input.cursor !== undefined && input.cursor !== "") {
+    cursor = decodeCursor(input.cursor);
+    assertThat(
+      cursor.sort === spec && cursor.key.length === keys.length,
+      valueNotPermitted("cursor", "this cursor belongs to another sort_by"),
+    );
+  }
+  const direction = input.mode ?? cursor?.direction ?? "after";
+  if (input.staged_info?.is_staged === true) return { dev_users: [] }; // nothing here is ever staged
+
+  const now = Date.now();
+  const filter = {
+    emails: input.email?.map((e) => e.toLowerCase()),
+    states: input.state,
+    identities: input.external_identity,
+    created: dateRange(input.created_date, "created_date", now),
+    modified: dateRange(input.modified_date, "modified_date", now),
+    phoneNumbers: input.phone_numbers,
+    timezones: input.timezone,
+  };
+  const base = { orgId: caller.orgId, filter, sort: keys };
+  const db = deps.db.kysely;
+  const fetched = await listDevUsers(db, { ...base, boundary: cursor?.key, direction, limit: pageSize });
+  const more = fetched.length > pageSize;
+  const rows = fetched.slice(0, pageSize);
+  if (direction === "before") rows.reverse();
+
+  const out: ListOutput = { dev_users: await hydrate(db, caller.orgId, caller.org, rows) };
+  const first = rows[0];
+  const last = rows[rows.length - 1];
+  if (!first || !last) return out;
+  const firstKey = sortValues(first, keys);
+  const lastKey = sortValues(last, keys);
+  // The side we read towards is known from the extra row; the side we came from needs a look.
+  const hasNext =
+    direction === "after" ? more : await anyBeyond(db, { ...base, boundary: lastKey, direction: "after" });
+  const hasPrev =
+    direction === "before"
+      ? more
+      : cursor !== undefined && (await anyBeyond(db, { ...base, boundary: firstKey, direction: "before" }));
+  if (hasNext) out.next_cursor = encodeCursor({ sort: spec, key: lastKey, direction: "after" });
+  if (hasPrev) out.prev_cursor = encodeCursor({ sort: spec, key: firstKey, direction: "before" });
+  return out;
+}
