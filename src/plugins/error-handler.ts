@@ -65,6 +65,11 @@ export function validationToApiError(e: AjvError): ApiError {
         value: String(e.data),
       });
     }
+    case "maxLength": {
+      const field = fieldPath(e.instancePath);
+      const reason = `must be at most ${e.params.limit} characters`;
+      return new ApiError("value_not_permitted", `${field}: ${reason}`, { field_name: field, reason });
+    }
     default: {
       const field = fieldPath(e.instancePath) || "body";
       const reason = `must satisfy ${e.keyword} ${JSON.stringify(e.params)}`;

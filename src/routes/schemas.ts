@@ -4,6 +4,14 @@
 import { jobTitles, userStates } from "../services/enums.js";
 
 const str = { type: "string" } as const;
+/**
+ * Strings that land in an index are bounded: PostgreSQL refuses index rows over ~2.7 KB, and
+ * no name or email is that long. The limits are in characters; 4 bytes each at worst.
+ */
+const name = { type: "string", maxLength: 256 } as const;
+const email = { type: "string", maxLength: 320 } as const;
+const issuer = { type: "string", maxLength: 128 } as const;
+const externalId = { type: "string", maxLength: 500 } as const;
 const strArray = { type: "array", items: str } as const;
 const obj = (properties: Record<string, unknown>, required: string[] = []) =>
   ({ type: "object", additionalProperties: false, properties, required }) as const;
@@ -44,9 +52,9 @@ const updateFields = {
   availability_modes: { type: "array", items: { type: "integer" } },
   custom_fields: customFields,
   custom_schema_spec: customSchemaSpec,
-  display_name: str,
+  display_name: name,
   experience_start_date: str,
-  full_name: str,
+  full_name: name,
   job_history: { type: "array", items: jobHistoryItem },
   job_title: { type: "string", enum: jobTitles },
   reports_to: str,
@@ -57,8 +65,8 @@ export const requests = {
     {
       custom_fields: customFields,
       custom_schema_spec: customSchemaSpec,
-      email: str,
-      full_name: str,
+      email,
+      full_name: name,
       reports_to: str,
       state: { type: "string", enum: ["shadow"] },
     },
@@ -80,8 +88,8 @@ export const requests = {
   ),
   selfUpdate: obj(updateFields),
   self: obj({}),
-  link: obj({ dev_user: str, display_name: str, id: str, issuer: str }, ["dev_user", "id", "issuer"]),
-  unlink: obj({ dev_user: str, issuer: str }, ["dev_user", "issuer"]),
+  link: obj({ dev_user: str, display_name: name, id: externalId, issuer }, ["dev_user", "id", "issuer"]),
+  unlink: obj({ dev_user: str, issuer }, ["dev_user", "issuer"]),
   merge: obj({ primary_user: str, secondary_user: str }, ["primary_user", "secondary_user"]),
   list: obj({
     created_date: dateFilter,

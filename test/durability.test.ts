@@ -1,0 +1,118 @@
+// kill -9 during a stream of links loses nothing that was acknowledged.
+import assert from "node:assert/strict";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { createPgDatabase, testDialects } from "./helpers/databases.js";
+
+const BIN = new URL("../../bin/devusers.js", import.meta.url).pathname;
+
+function cli(env: NodeJS.ProcessEnv, ...args: string[]): string {
+  return execFileSync(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, encoding: "utf8" }).trim();
+}
+
+async function startChild(
+  env: NodeJS.ProcessEnv,
+): Promise<{ child: ChildProcess; url: string; exited: Promise<unknown> }> {
+  const child = spawn(process.execPath, [BIN, "serve"], {
+    env: { ...process.env, ...env, PORT: "0", LOG_LEVEL: "info", RATE_LIMIT_MAX: "1000000" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  const url = await new Promise<string>((resolve, reject) => {
+    let buf = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      buf += chunk.toString();
+      const m = /"url":"(http:\/\/[^"]+)"/.exec(buf);
+      if (m) resolve(m[1]!);
+    });
+    child.once("exit", (code) => reject(new Error(`server exited early with ${code}`)));
+  });
+  child.stdout!.resume();
+  return { child, url, exited };
+}
+
+async function post(url: string, token: string, path: string, body: unknown) {
+  const res = await fetch(url + path, {
+    method: "POST",
+    headers: { authorization: token, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+for (const { dialect, skip } of await testDialects()) {
+  describe(`durability [${dialect}]`, { skip }, () => {
+    const cleanups: (() => Promise<void> | void)[] = [];
+    after(async () => {
+      for (const c of cleanups.reverse()) await c();
+    });
+
+    it("keeps every acknowledged link across kill -9", async () => {
+      let databaseUrl: string;
+      if (dialect === "postgres") {
+        const pg = await createPgDatabase();
+        cleanups.push(pg.drop);
+        databaseUrl = pg.url;
+      } else {
+        const dir = mkdtempSync(join(tmpdir(), "devusers-kill-"));
+        cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+        databaseUrl = join(dir, "db.sqlite");
+      }
+      const env = { DATABASE_URL: databaseUrl };
+      const token = cli(env, "token", "create", "--email", "admin@example.com");
+      const first = await startChild(env);
+      cleanups.push(() => {
+        first.child.kill("SIGKILL");
+      });
+      const created = await post(first.url, token, "/dev-users.create", {
+        email: "target@example.com",
+        state: "shadow",
+      });
+      assert.equal(created.status, 201);
+      const target = created.body.dev_user.id as string;
+
+      // Four writers stream links until the process dies under them.
+      const acked: number[] = [];
+      let next = 0;
+      let killed = false;
+      const writer = async () => {
+        while (!killed) {
+          const k = next++;
+          try {
+            const res = await post(first.url, token, "/dev-users.identities.link", {
+              dev_user: target,
+              issuer: `issuer-${k}`,
+              id: `id-${k}`,
+            });
+            if (res.status === 200) acked.push(k);
+          } catch {
+            return; // connection reset by the kill
+          }
+        }
+      };
+      const writers = [writer(), writer(), writer(), writer()];
+      while (acked.length < 150) await new Promise((r) => setTimeout(r, 5));
+      first.child.kill("SIGKILL");
+      killed = true;
+      await Promise.all(writers);
+      await first.exited;
+
+      const second = await startChild(env);
+      cleanups.push(() => {
+        second.child.kill("SIGKILL");
+      });
+      const res = await fetch(`${second.url}/dev-users.get?id=${encodeURIComponent(target)}`, {
+        headers: { authorization: token },
+      });
+      assert.equal(res.status, 200);
+      const user = ((await res.json()) as any).dev_user;
+      const stored = new Set((user.external_identities as { issuer: string }[]).map((i) => i.issuer));
+      const lost = acked.filter((k) => !stored.has(`issuer-${k}`));
+      assert.ok(acked.length >= 150);
+      assert.deepEqual(lost, [], `acknowledged links lost after kill -9: ${lost.length} of ${acked.length}`);
+    });
+  });
+}
