@@ -5,12 +5,15 @@ import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
 import pg from "pg";
 import type { Config } from "../config.js";
 import type { Database } from "./types.js";
+import { groupCommit, transactionPerWrite, type Writes } from "./writes.js";
 
 export type Dialect = "sqlite" | "postgres";
 
 export interface Db {
   kysely: Kysely<Database>;
   dialect: Dialect;
+  /** Where services run their write transactions (group commit on SQLite). */
+  writes: Writes;
   /** Connections in use and idle (PostgreSQL); SQLite has one. */
   poolStats(): { total: number; idle: number; waiting: number };
   close(): Promise<void>;
@@ -52,6 +55,7 @@ function openSqlite(config: DbConfig): Db {
   return {
     kysely,
     dialect: "sqlite",
+    writes: groupCommit(kysely),
     poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
     close: () => kysely.destroy(),
   };
@@ -72,6 +76,7 @@ function openPostgres(config: DbConfig): Db {
   return {
     kysely,
     dialect: "postgres",
+    writes: transactionPerWrite(kysely),
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: () => kysely.destroy(),
   };

@@ -167,7 +167,7 @@ export async function createDevUser(deps: Deps, caller: Caller, input: CreateInp
   assertThat(EMAIL_RE.test(email), valueNotPermitted("email", "must be an email address"));
   const now = deps.now();
   try {
-    return await deps.db.kysely.transaction().execute(async (trx) => {
+    return await deps.db.writes.run(async (trx) => {
       const existing = await findDevUserByEmail(trx, caller.orgId, email);
       assertThat(!existing, () => new ApiError("conflict", `a dev user with email ${email} already exists`));
       const reportsTo = input.reports_to === undefined ? null : await checkManager(trx, caller, null, input.reports_to);
@@ -198,7 +198,7 @@ export async function createDevUser(deps: Deps, caller: Caller, input: CreateInp
 }
 
 export async function updateDevUserById(deps: Deps, caller: Caller, input: UpdateInput): Promise<WireDevUser> {
-  return deps.db.kysely.transaction().execute(async (trx) => {
+  return deps.db.writes.run(async (trx) => {
     const row = await loadUser(trx, caller, input.id, "id");
     if (row.id !== caller.userId) requireAdmin(caller);
     return applyUpdate(trx, caller, row, input, deps.now());
@@ -206,7 +206,7 @@ export async function updateDevUserById(deps: Deps, caller: Caller, input: Updat
 }
 
 export async function updateSelf(deps: Deps, caller: Caller, input: UpdateFields): Promise<WireDevUser> {
-  return deps.db.kysely.transaction().execute(async (trx) => {
+  return deps.db.writes.run(async (trx) => {
     const row = await findDevUser(trx, caller.orgId, caller.userId);
     assertThat(row, notFound("dev user"));
     return applyUpdate(trx, caller, row, input, deps.now());
@@ -228,7 +228,7 @@ async function applyUpdate(
 
 async function setState(deps: Deps, caller: Caller, id: string, state: "active" | "deactivated"): Promise<void> {
   requireAdmin(caller);
-  await deps.db.kysely.transaction().execute(async (trx) => {
+  await deps.db.writes.run(async (trx) => {
     const row = await loadUser(trx, caller, id, "id");
     if (row.state === state) return;
     await updateDevUser(trx, row.id, { state, modified_date: deps.now(), modified_by_id: caller.userId });
@@ -241,7 +241,7 @@ export const deactivateDevUser = (deps: Deps, caller: Caller, id: string) => set
 export async function mergeDevUsers(deps: Deps, caller: Caller, primaryRef: string, secondaryRef: string) {
   requireAdmin(caller);
   try {
-    await deps.db.kysely.transaction().execute(async (trx) => {
+    await deps.db.writes.run(async (trx) => {
       const primary = await loadUser(trx, caller, primaryRef, "primary_user");
       const secondary = await loadUser(trx, caller, secondaryRef, "secondary_user");
       assertThat(

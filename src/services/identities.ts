@@ -57,7 +57,7 @@ export async function linkIdentity(deps: Deps, caller: Caller, input: LinkInput)
   const externalId = nonEmpty(input.id, "id");
   let userId: number | undefined;
   try {
-    return await deps.db.kysely.transaction().execute(async (trx) => {
+    return await deps.db.writes.run(async (trx) => {
       const user = await loadUser(trx, caller, input.dev_user, "dev_user");
       userId = user.id;
       const conflict = await linkConflict(trx, caller, user.id, issuer, externalId);
@@ -93,7 +93,7 @@ export async function unlinkIdentity(
 ): Promise<WireDevUser> {
   requireAdmin(caller);
   const issuer = nonEmpty(input.issuer, "issuer");
-  return deps.db.kysely.transaction().execute(async (trx) => {
+  return deps.db.writes.run(async (trx) => {
     const user = await loadUser(trx, caller, input.dev_user, "dev_user");
     const removed = await deleteIdentity(trx, user.id, issuer);
     assertThat(removed > 0, notFound(`identity from issuer "${issuer}"`));

@@ -1,0 +1,92 @@
+// How a write transaction reaches the disk. Services hand over a unit of work and get its
+// result once its commit is durable; they never know whether it shared that commit.
+import type { Kysely, Transaction } from "kysely";
+import type { Database } from "./types.js";
+
+export type Work<T> = (trx: Kysely<Database>) => Promise<T>;
+
+export interface Writes {
+  run<T>(work: Work<T>): Promise<T>;
+}
+
+/** One transaction per unit of work: PostgreSQL, whose own WAL flushes group concurrent commits. */
+export function transactionPerWrite(db: Kysely<Database>): Writes {
+  return { run: (work) => db.transaction().execute((trx) => work(trx)) };
+}
+
+interface Job {
+  work: Work<unknown>;
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Group commit for SQLite, where every write already takes turns on one connection: the units
+ * of work that arrive while a commit is syncing run together in the next transaction, each in
+ * its own savepoint (so one failing unit rolls back alone), and all of them are answered once
+ * that single commit (one fsync) is durable. A failed commit fails every unit in it.
+ */
+export function groupCommit(db: Kysely<Database>, maxBatch = 256): Writes {
+  let queue: Job[] = [];
+  let flushing = false;
+
+  async function runBatch(batch: Job[]): Promise<void> {
+    const outcomes: { ok: boolean; value: unknown }[] = [];
+    let trx: Awaited<ReturnType<ReturnType<typeof db.startTransaction>["execute"]>> | undefined;
+    try {
+      trx = await db.startTransaction().execute();
+      for (const job of batch) {
+        const sp = await trx.savepoint("unit").execute();
+        try {
+          const value = await job.work(sp as unknown as Transaction<Database>);
+          await sp.releaseSavepoint("unit").execute();
+          outcomes.push({ ok: true, value });
+        } catch (err) {
+          await sp.rollbackToSavepoint("unit").execute();
+          await sp.releaseSavepoint("unit").execute();
+          outcomes.push({ ok: false, value: err });
+        }
+      }
+      await trx.commit().execute();
+    } catch (err) {
+      if (trx)
+        await trx
+          .rollback()
+          .execute()
+          .catch(() => {});
+      for (const job of batch) job.reject(err);
+      return;
+    }
+    batch.forEach((job, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) job.resolve(o.value);
+      else job.reject(o.value);
+    });
+  }
+
+  async function flush(): Promise<void> {
+    flushing = true;
+    try {
+      while (queue.length > 0) {
+        const batch = queue.length > maxBatch ? queue.splice(0, maxBatch) : queue;
+        if (batch === queue) queue = [];
+        await runBatch(batch);
+      }
+    } finally {
+      flushing = false;
+    }
+  }
+
+  return {
+    run<T>(work: Work<T>): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
+        // Let the requests already read from the sockets join this batch before it starts.
+        if (!flushing) {
+          flushing = true;
+          setImmediate(() => void flush());
+        }
+      });
+    },
+  };
+}
