@@ -8,6 +8,7 @@ import {
   managerChain,
   moveReports,
   updateDevUser,
+  updateDevUserReturning,
 } from "../db/repositories/dev-users.js";
 import { identitiesOfUsers, moveIdentities } from "../db/repositories/identities.js";
 import type { Database, DevUserPatch, DevUserRow, StoredJobHistoryItem } from "../db/types.js";
@@ -221,9 +222,8 @@ async function applyUpdate(
   now: string,
 ): Promise<WireDevUser> {
   const patch = await buildPatch(trx, caller, row, input, now);
-  await updateDevUser(trx, row.id, patch);
-  const updated = await findDevUser(trx, caller.orgId, row.id);
-  return hydrateOne(trx, caller.orgId, caller.org, updated!);
+  const updated = await updateDevUserReturning(trx, row.id, patch);
+  return hydrateOne(trx, caller.orgId, caller.org, updated);
 }
 
 async function setState(deps: Deps, caller: Caller, id: string, state: "active" | "deactivated"): Promise<void> {

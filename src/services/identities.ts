@@ -2,8 +2,8 @@
 // race; the checks before the insert only give the loser a precise answer.
 import type { Kysely } from "kysely";
 import { uniqueViolation } from "../db/errors.js";
-import { findDevUser, updateDevUser } from "../db/repositories/dev-users.js";
-import { deleteIdentity, findIdentityOwner, findUserIdentity, insertIdentity } from "../db/repositories/identities.js";
+import { updateDevUserReturning } from "../db/repositories/dev-users.js";
+import { deleteIdentity, findLinkObstacles, insertIdentity } from "../db/repositories/identities.js";
 import type { Database } from "../db/types.js";
 import { ApiError, assertThat, notFound, valueNotPermitted } from "../errors.js";
 import { devUserDon } from "../ids.js";
@@ -32,7 +32,8 @@ async function linkConflict(
   issuer: string,
   externalId: string,
 ): Promise<ApiError | undefined> {
-  const owner = await findIdentityOwner(db, caller.orgId, issuer, externalId);
+  const rows = await findLinkObstacles(db, caller.orgId, userId, issuer, externalId);
+  const owner = rows.find((r) => r.external_id === externalId && r.org_id === caller.orgId);
   if (owner) {
     return new ApiError(
       "artifact_already_attached_to_a_parent",
@@ -40,8 +41,7 @@ async function linkConflict(
       { existing_parent: devUserDon(caller.org, owner.dev_user_id), is_same: owner.dev_user_id === userId },
     );
   }
-  const held = await findUserIdentity(db, userId, issuer);
-  if (held) {
+  if (rows.some((r) => r.dev_user_id === userId)) {
     return new ApiError(
       "value_not_permitted",
       `issuer: the dev user already holds an identity from issuer "${issuer}"`,
@@ -71,9 +71,8 @@ export async function linkIdentity(deps: Deps, caller: Caller, input: LinkInput)
         display_name: input.display_name ?? null,
         created_date: now,
       });
-      await updateDevUser(trx, user.id, { modified_date: now, modified_by_id: caller.userId });
-      const updated = await findDevUser(trx, caller.orgId, user.id);
-      return hydrateOne(trx, caller.orgId, caller.org, updated!);
+      const updated = await updateDevUserReturning(trx, user.id, { modified_date: now, modified_by_id: caller.userId });
+      return hydrateOne(trx, caller.orgId, caller.org, updated);
     });
   } catch (err) {
     // Lost a race the pre-check could not see (concurrent writers on PostgreSQL): the
@@ -97,8 +96,10 @@ export async function unlinkIdentity(
     const user = await loadUser(trx, caller, input.dev_user, "dev_user");
     const removed = await deleteIdentity(trx, user.id, issuer);
     assertThat(removed > 0, notFound(`identity from issuer "${issuer}"`));
-    await updateDevUser(trx, user.id, { modified_date: deps.now(), modified_by_id: caller.userId });
-    const updated = await findDevUser(trx, caller.orgId, user.id);
-    return hydrateOne(trx, caller.orgId, caller.org, updated!);
+    const updated = await updateDevUserReturning(trx, user.id, {
+      modified_date: deps.now(),
+      modified_by_id: caller.userId,
+    });
+    return hydrateOne(trx, caller.orgId, caller.org, updated);
   });
 }

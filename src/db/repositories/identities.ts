@@ -16,6 +16,29 @@ export async function findIdentityOwner(
     .executeTakeFirst();
 }
 
+/**
+ * Both rows that could stand in the way of linking (issuer, externalId) to a user: the current
+ * owner of that identity, and the user's own identity from that issuer. One indexed query.
+ */
+export async function findLinkObstacles(
+  db: Kysely<Database>,
+  orgId: number,
+  devUserId: number,
+  issuer: string,
+  externalId: string,
+): Promise<IdentityRow[]> {
+  return db
+    .selectFrom("external_identities")
+    .selectAll()
+    .where((eb) =>
+      eb.or([
+        eb.and([eb("org_id", "=", orgId), eb("issuer", "=", issuer), eb("external_id", "=", externalId)]),
+        eb.and([eb("dev_user_id", "=", devUserId), eb("issuer", "=", issuer)]),
+      ]),
+    )
+    .execute();
+}
+
 export async function findUserIdentity(
   db: Kysely<Database>,
   devUserId: number,
