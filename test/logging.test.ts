@@ -1,0 +1,54 @@
+// A 500's reference_id is logged beside its cause, so an operator can find one from the other.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { after, describe, it } from "node:test";
+import { buildApp } from "../src/app.js";
+import { loadConfig } from "../src/config.js";
+import { openDatabase } from "../src/db/database.js";
+import { migrateToLatest } from "../src/db/migrate.js";
+import { issueToken } from "../src/services/admin.js";
+import { systemClock } from "../src/services/context.js";
+import { ensureSigningKey, KeyRing } from "../src/services/keys.js";
+
+describe("logging", () => {
+  const dir = mkdtempSync(join(tmpdir(), "devusers-log-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("logs an internal error's reference_id with its cause", async () => {
+    const config = loadConfig({ DATABASE_URL: join(dir, "db.sqlite"), LOG_LEVEL: "info" });
+    const db = openDatabase(config);
+    await migrateToLatest(db.kysely);
+    await ensureSigningKey(db.kysely, systemClock());
+    const token = await issueToken({ db, now: systemClock }, new KeyRing(db.kysely), {
+      email: "admin@example.com",
+      org: "default",
+      ttlSeconds: 60,
+    });
+    const lines: any[] = [];
+    const stream = new Writable({
+      write(chunk, _enc, done) {
+        for (const line of chunk.toString().split("\n")) if (line) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const service = await buildApp({ config, db, logger: { level: "info", stream } });
+    const ok = await service.app.inject({ method: "GET", url: "/dev-users.self", headers: { authorization: token } });
+    assert.equal(ok.statusCode, 200);
+
+    await db.kysely.destroy(); // every query now throws an unexpected error
+    const res = await service.app.inject({ method: "GET", url: "/dev-users.self", headers: { authorization: token } });
+    assert.equal(res.statusCode, 500);
+    const body = res.json();
+    assert.equal(body.type, "internal_error");
+    assert.doesNotMatch(res.body, /at .*\.js:\d+/, "no stack trace in the body");
+    const logged = lines.find((l) => l.reference_id === body.reference_id);
+    assert.ok(logged, "the reference_id is in the log");
+    assert.equal(logged.level, 50);
+    assert.ok(logged.err?.message, "the log line carries the cause");
+    assert.match(logged.err.stack, /\n\s+at /, "with its stack");
+    await service.app.close();
+  });
+});
