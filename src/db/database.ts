@@ -1,7 +1,11 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
+import {
+  Kysely,
+  PostgresDialect,
+  type SqliteDatabase,
+  type SqliteStatement, type PostgresPool, type PostgresPoolClient, SqliteDialect } from "kysely";
 import pg from "pg";
 import type { Config } from "../config.js";
 import type { Database } from "./types.js";
@@ -51,13 +55,34 @@ function openSqlite(config: DbConfig): Db {
   conn.pragma(`synchronous = ${config.sqliteSynchronous}`);
   conn.pragma("busy_timeout = 5000");
   conn.pragma("foreign_keys = ON");
-  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: conn }) });
+  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(conn) }) });
   return {
     kysely,
     dialect: "sqlite",
     writes: groupCommit(kysely),
     poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
     close: () => kysely.destroy(),
+  };
+}
+
+/**
+ * Kysely prepares every query anew; compiling SQL in SQLite costs more than running these small
+ * indexed queries. Statements are reused by their text (the set is bounded: queries are built
+ * from a fixed set of shapes).
+ */
+function cachingStatements(conn: SQLite.Database): SqliteDatabase {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => conn.close(),
+    prepare: (sql: string) => {
+      let stmt = cache.get(sql);
+      if (!stmt) {
+        if (cache.size >= 1000) cache.clear();
+        stmt = conn.prepare(sql);
+        cache.set(sql, stmt);
+      }
+      return stmt as unknown as SqliteStatement;
+    },
   };
 }
 
@@ -72,12 +97,39 @@ function openPostgres(config: DbConfig): Db {
   // An idle client that loses its server emits 'error' on the pool; without a listener
   // that would crash the process during a database outage.
   pool.on("error", () => {});
-  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // A client in use has no pool listener either: a connection dropped mid-query would crash the
+  // process. Its queries still fail (and are answered 503); the pool then drops the client.
+  pool.on("connect", (client) => client.on("error", () => {}));
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool: endOnReadTimeout(pool) }) });
   return {
     kysely,
     dialect: "postgres",
     writes: transactionPerWrite(kysely),
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: () => kysely.destroy(),
+  };
+}
+
+/**
+ * A query that timed out on our side (query_timeout) leaves its connection waiting for an answer
+ * that may never come. End that connection, so the rollback that follows fails at once instead of
+ * waiting out a second timeout, and the pool opens a fresh one for the next request.
+ */
+function endOnReadTimeout(pool: pg.Pool): PostgresPool {
+  return {
+    connect: async () => {
+      const client = await pool.connect();
+      const query = (sql: string, params: readonly unknown[]) =>
+        client.query(sql, [...params]).catch((err: unknown) => {
+          if ((err as Error | undefined)?.message === "Query read timeout") client.end().catch(() => {});
+          throw err;
+        });
+      return {
+        // Only the (sql, parameters) form: nothing here streams through a cursor.
+        query: query as unknown as PostgresPoolClient["query"],
+        release: (destroy?: boolean) => client.release(destroy),
+      };
+    },
+    end: () => pool.end(),
   };
 }

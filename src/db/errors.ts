@@ -63,6 +63,8 @@ export function isUnavailable(err: unknown): boolean {
     msg.includes("timeout exceeded when trying to connect") ||
     msg.includes("Connection terminated") ||
     msg.includes("Query read timeout") ||
-    msg.includes("connect ECONNREFUSED")
+    msg.includes("connect ECONNREFUSED") ||
+    // node-postgres, for a query sent on a connection that already failed or was ended
+    msg.includes("is not queryable")
   );
 }
