@@ -5,6 +5,7 @@ import type { Db } from "./db/database.js";
 import { ApiError, unavailable } from "./errors.js";
 import { registerErrorHandling } from "./plugins/error-handler.js";
 import { Metrics } from "./plugins/metrics.js";
+import { rejectNul } from "./plugins/nul-guard.js";
 import { RateLimiter } from "./plugins/rate-limit.js";
 import { devUsersRoutes } from "./routes/dev-users.js";
 import { healthRoutes } from "./routes/health.js";
@@ -96,6 +97,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   app.addHook("preValidation", async (req) => {
     if (req.method === "POST" && req.body === undefined) req.body = {};
   });
+  app.addHook("preHandler", rejectNul);
 
   app.addHook("onRequest", async (req, reply) => {
     if (req.routeOptions.config.public) return;

@@ -4,8 +4,12 @@ import SQLite from "better-sqlite3";
 import {
   Kysely,
   PostgresDialect,
+  type PostgresPool,
+  type PostgresPoolClient,
   type SqliteDatabase,
-  type SqliteStatement, type PostgresPool, type PostgresPoolClient, SqliteDialect } from "kysely";
+  SqliteDialect,
+  type SqliteStatement,
+} from "kysely";
 import pg from "pg";
 import type { Config } from "../config.js";
 import type { Database } from "./types.js";

@@ -11,6 +11,7 @@ import {
   updateDevUserReturning,
 } from "../db/repositories/dev-users.js";
 import { identitiesOfUsers, moveIdentities } from "../db/repositories/identities.js";
+import { lockOrg } from "../db/repositories/orgs.js";
 import type { Database, DevUserPatch, DevUserRow, StoredJobHistoryItem } from "../db/types.js";
 import { ApiError, assertThat, forbidden, notFound, valueNotPermitted } from "../errors.js";
 import { parseDevUserId } from "../ids.js";
@@ -74,6 +75,8 @@ async function checkManager(db: Kysely<Database>, caller: Caller, userId: number
   });
   if (userId !== null) {
     assertThat(manager.id !== userId, valueNotPermitted("reports_to", "a dev user cannot report to itself"));
+    // Two concurrent changes could each pass this check and close a loop together.
+    await lockOrg(db, caller.orgId);
     const chain = await managerChain(db, manager.id, MAX_CHAIN);
     assertThat(!chain.includes(userId), valueNotPermitted("reports_to", "this would make a reporting cycle"));
   }
@@ -242,6 +245,7 @@ export async function mergeDevUsers(deps: Deps, caller: Caller, primaryRef: stri
   requireAdmin(caller);
   try {
     await deps.db.writes.run(async (trx) => {
+      await lockOrg(trx, caller.orgId); // merges in opposite directions would deadlock
       const primary = await loadUser(trx, caller, primaryRef, "primary_user");
       const secondary = await loadUser(trx, caller, secondaryRef, "secondary_user");
       assertThat(

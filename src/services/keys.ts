@@ -77,6 +77,9 @@ export class KeyRing {
 
   async verificationKey(kid: string): Promise<CryptoKey | undefined> {
     await this.refresh();
+    // A key added since the last load (`keys rotate`, another instance): look again at once, so
+    // its first tokens work everywhere. Concurrent lookups share that one reload.
+    if (!this.keys.has(kid)) await this.refresh(true);
     return this.keys.get(kid)?.publicKey;
   }
 

@@ -137,6 +137,12 @@ export async function listUsers(deps: Deps, caller: Caller, input: ListInput): P
       cursor.sort === spec && cursor.key.length === keys.length,
       valueNotPermitted("cursor", "this cursor belongs to another sort_by"),
     );
+    // Each key must have its column's type: PostgreSQL refuses comparisons SQLite would make.
+    const key = cursor.key;
+    assertThat(
+      keys.every((k, i) => (k.column === "id" ? Number.isSafeInteger(key[i]) : typeof key[i] === "string")),
+      valueNotPermitted("cursor", "this cursor cannot be read; start again without one"),
+    );
   }
   const direction = input.mode ?? cursor?.direction ?? "after";
   if (input.staged_info?.is_staged === true) return { dev_users: [] }; // nothing here is ever staged

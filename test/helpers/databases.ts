@@ -1,6 +1,7 @@
 // Which databases the suites run on. SQLite always; PostgreSQL when it answers, and in CI
 // (CI=true) it must answer: a suite that silently skipped there would hide a failure.
 import { randomBytes } from "node:crypto";
+import { Redis } from "ioredis";
 import pg from "pg";
 
 export const PG_ADMIN_URL = process.env.TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -33,6 +34,36 @@ export async function skipUnlessPostgres(): Promise<string | false> {
   if (await postgresAvailable()) return false;
   if (inCI) throw new Error(`PostgreSQL at ${PG_ADMIN_URL} does not answer, and CI must run the PostgreSQL suites`);
   return `PostgreSQL at ${PG_ADMIN_URL} does not answer`;
+}
+
+let redisReachable: Promise<boolean> | undefined;
+
+export function redisAvailable(): Promise<boolean> {
+  redisReachable ??= (async () => {
+    const client = new Redis(REDIS_URL, {
+      lazyConnect: true,
+      connectTimeout: 1500,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    client.on("error", () => {});
+    try {
+      await client.connect();
+      return (await client.ping()) === "PONG";
+    } catch {
+      return false;
+    } finally {
+      client.disconnect();
+    }
+  })();
+  return redisReachable;
+}
+
+/** `skip` option for a Redis suite, like skipUnlessPostgres(): in CI an absent Redis throws. */
+export async function skipUnlessRedis(): Promise<string | false> {
+  if (await redisAvailable()) return false;
+  if (inCI) throw new Error(`Redis at ${REDIS_URL} does not answer, and CI must run the Redis suites`);
+  return `Redis at ${REDIS_URL} does not answer`;
 }
 
 /** A fresh database for one run; drop() removes it. */

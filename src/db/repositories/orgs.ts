@@ -16,3 +16,16 @@ export async function ensureOrg(db: Kysely<Database>, slug: string, now: string)
   if (!org) throw new Error(`org ${slug} vanished after insert`);
   return org;
 }
+
+/**
+ * Makes the calling transaction take turns with every other one that locks this org, until it
+ * ends: a row lock on PostgreSQL (SQLite writers already take turns). For changes whose checks
+ * read several rows (reporting cycles, merges), which unique indexes cannot guard.
+ */
+export async function lockOrg(db: Kysely<Database>, orgId: number): Promise<void> {
+  await db
+    .updateTable("orgs")
+    .set((eb) => ({ slug: eb.ref("slug") }))
+    .where("id", "=", orgId)
+    .execute();
+}

@@ -1,0 +1,256 @@
+// The storage contract: what the repositories and services promise, checked directly against the
+// database, unchanged on SQLite and PostgreSQL. Each group works in its own org.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { Db } from "../src/db/database.js";
+import { uniqueViolation } from "../src/db/errors.js";
+import { findDevUser, insertDevUser, updateDevUser } from "../src/db/repositories/dev-users.js";
+import { identitiesOfUsers, insertIdentity } from "../src/db/repositories/identities.js";
+import { ApiError } from "../src/errors.js";
+import { devUserDon } from "../src/ids.js";
+import type { Caller } from "../src/services/context.js";
+import { createDevUser, mergeDevUsers, updateDevUserById } from "../src/services/dev-users.js";
+import { linkIdentity } from "../src/services/identities.js";
+import { listContract } from "./helpers/contract-list.js";
+import { testDialects } from "./helpers/databases.js";
+import { startTestServer, type TestServer } from "./helpers/server.js";
+import { depsWithClock, newOrg, refuseStateChange, userRow } from "./helpers/storage.js";
+
+const DAY = 86_400_000;
+const at = (ms: number) => new Date(ms).toISOString();
+const BASE = Date.parse("2026-01-01T00:00:00.000Z");
+const letters = (n: number) => String.fromCharCode(97 + Math.floor(n / 26), 97 + (n % 26));
+const settled = async <T>(ps: Promise<T>[]) => {
+  const all = await Promise.allSettled(ps);
+  const won = all.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  const lost = all.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
+  return { won, lost };
+};
+
+for (const { dialect, skip } of await testDialects())
+  describe(`storage contract [${dialect}]`, { skip }, () => {
+    let s: TestServer;
+    let db: Db;
+    const users = async (c: Caller, n: number, prefix: string) => {
+      const out: number[] = [];
+      for (let i = 0; i < n; i++)
+        out.push((await insertDevUser(db.kysely, userRow(c, { email: `${prefix}${letters(i)}@x.test` }))).id);
+      return out;
+    };
+    const identity = (c: Caller, userId: number, issuer: string, externalId: string) =>
+      insertIdentity(db.kysely, {
+        org_id: c.orgId,
+        dev_user_id: userId,
+        issuer,
+        external_id: externalId,
+        display_name: null,
+        created_date: at(BASE),
+      });
+    const owners = async (c: Caller, issuer: string, id: string) =>
+      db.kysely
+        .selectFrom("external_identities")
+        .select("dev_user_id")
+        .where("org_id", "=", c.orgId)
+        .where("issuer", "=", issuer)
+        .where("external_id", "=", id)
+        .execute();
+
+    before(async () => {
+      s = await startTestServer({ dialect });
+      db = s.running.db;
+    });
+    after(() => s.close());
+
+    describe("uniqueness", () => {
+      it("the database refuses a second owner of an (issuer, id) in one org, and allows it in another", async () => {
+        const a = await newOrg(db, "uq-a");
+        const b = await newOrg(db, "uq-b");
+        const [u1, u2] = (await users(a, 2, "u")) as [number, number];
+        const [v1] = (await users(b, 1, "v")) as [number];
+        await identity(a, u1, "slack", "X");
+        await assert.rejects(identity(a, u2, "slack", "X"), (err) => uniqueViolation(err) === "identity_owner");
+        await identity(b, v1, "slack", "X");
+        await assert.rejects(identity(a, u1, "slack", "Y"), (err) => uniqueViolation(err) === "user_issuer");
+        await identity(a, u1, "github", "X");
+        assert.deepEqual(
+          (await identitiesOfUsers(db.kysely, [u1, u2])).map((i) => `${i.issuer}/${i.external_id}`).sort(),
+          ["github/X", "slack/X"],
+        );
+      });
+
+      it("the database refuses an email already used in the org, in any case", async () => {
+        const a = await newOrg(db, "uq-email-a");
+        const b = await newOrg(db, "uq-email-b");
+        await insertDevUser(db.kysely, userRow(a, { email: "Same@X.test" }));
+        await assert.rejects(
+          insertDevUser(db.kysely, userRow(a, { email: "sAME@x.TEST" })),
+          (err) => uniqueViolation(err) === "org_email",
+        );
+        await insertDevUser(db.kysely, userRow(b, { email: "same@x.test" }));
+      });
+
+      it("concurrent inserts of one (issuer, id): one row, every other insert refused by the index", async () => {
+        const a = await newOrg(db, "uq-race");
+        const ids = await users(a, 20, "r");
+        const { won, lost } = await settled(ids.map((id) => identity(a, id, "okta", "same")));
+        assert.equal(won.length, 1);
+        assert.equal(lost.length, 19);
+        for (const err of lost) assert.equal(uniqueViolation(err), "identity_owner");
+        assert.equal((await owners(a, "okta", "same")).length, 1);
+      });
+
+      it("concurrent links of one (issuer, id): one wins, the others name the winner", async () => {
+        const a = await newOrg(db, "uq-link");
+        const deps = depsWithClock(db);
+        const ids = await users(a, 20, "l");
+        const { won, lost } = await settled(
+          ids.map((id) => linkIdentity(deps, a, { dev_user: devUserDon(a.org, id), issuer: "okta", id: "same" })),
+        );
+        assert.equal(won.length, 1);
+        const rows = await owners(a, "okta", "same");
+        assert.equal(rows.length, 1);
+        assert.equal(won[0]!.id, devUserDon(a.org, rows[0]!.dev_user_id));
+        for (const err of lost) {
+          assert.ok(err instanceof ApiError && err.type === "artifact_already_attached_to_a_parent", String(err));
+          assert.deepEqual(err.fields, { existing_parent: won[0]!.id, is_same: false });
+        }
+      });
+
+      it("concurrent links of two ids from one issuer to one user: one wins, the other is refused", async () => {
+        const a = await newOrg(db, "uq-issuer");
+        const deps = depsWithClock(db);
+        const [u] = (await users(a, 1, "i")) as [number];
+        const link = (id: string) => linkIdentity(deps, a, { dev_user: devUserDon(a.org, u), issuer: "github", id });
+        const { won, lost } = await settled([link("one"), link("two")]);
+        assert.equal(won.length, 1);
+        assert.ok(
+          lost[0] instanceof ApiError &&
+            lost[0].type === "value_not_permitted" &&
+            lost[0].fields.field_name === "issuer",
+        );
+        assert.equal((await identitiesOfUsers(db.kysely, [u])).length, 1);
+      });
+
+      it("concurrent creates of one email in different cases: one user, the others conflict", async () => {
+        const a = await newOrg(db, "uq-create");
+        const deps = depsWithClock(db);
+        const emails = ["race@x.test", "RACE@x.test", "Race@X.test", "rAcE@x.TEST", "RACE@X.TEST", "race@X.test"];
+        const { won, lost } = await settled(emails.map((email) => createDevUser(deps, a, { email, state: "shadow" })));
+        assert.equal(won.length, 1);
+        for (const err of lost) assert.ok(err instanceof ApiError && err.type === "conflict", String(err));
+        const rows = await db.kysely
+          .selectFrom("dev_users")
+          .select("id")
+          .where("org_id", "=", a.orgId)
+          .where("email_lower", "=", "race@x.test")
+          .execute();
+        assert.equal(rows.length, 1);
+      });
+    });
+
+    describe("merge atomicity", () => {
+      const snapshot = async (c: Caller, ids: number[]) => ({
+        users: await Promise.all(ids.map((id) => findDevUser(db.kysely, c.orgId, id))),
+        identities: await identitiesOfUsers(db.kysely, ids),
+      });
+      const setup = async (slug: string) => {
+        const c = await newOrg(db, slug);
+        const [p, q, r] = (await users(c, 3, "m")) as [number, number, number];
+        await identity(c, p, "slack", "P");
+        await identity(c, q, "github", "Q");
+        await updateDevUser(db.kysely, r, { reports_to_id: q });
+        return { c, p, q, r, deps: depsWithClock(db, at(BASE + DAY)), don: (id: number) => devUserDon(c.org, id) };
+      };
+
+      it("moves identities and reports to the primary and deactivates the secondary", async () => {
+        const { c, p, q, r, deps, don } = await setup("merge-ok");
+        await mergeDevUsers(deps, c, don(p), don(q));
+        const after = await snapshot(c, [p, q, r]);
+        assert.deepEqual(after.identities.map((i) => [i.dev_user_id, i.issuer]).sort(), [
+          [p, "github"],
+          [p, "slack"],
+        ]);
+        assert.equal(after.users[1]!.state, "deactivated");
+        assert.equal(after.users[2]!.reports_to_id, p);
+      });
+
+      it("a merge the rules refuse changes nothing", async () => {
+        const { c, p, q, r, deps, don } = await setup("merge-refused");
+        await identity(c, q, "slack", "other");
+        const before = await snapshot(c, [p, q, r]);
+        await assert.rejects(
+          mergeDevUsers(deps, c, don(p), don(q)),
+          (e) => e instanceof ApiError && e.type === "value_not_permitted",
+        );
+        await assert.rejects(
+          mergeDevUsers(deps, c, don(p), don(p)),
+          (e) => e instanceof ApiError && e.type === "value_not_permitted",
+        );
+        assert.deepEqual(await snapshot(c, [p, q, r]), before);
+      });
+
+      it("a merge that fails after its first writes changes nothing", async () => {
+        const { c, p, q, r, deps, don } = await setup("merge-fault");
+        const before = await snapshot(c, [p, q, r]);
+        // Identities and reports have moved by the time the secondary's state is written.
+        const undo = await refuseStateChange(db, q, "deactivated");
+        try {
+          await assert.rejects(mergeDevUsers(deps, c, don(p), don(q)), /injected fault/);
+        } finally {
+          await undo();
+        }
+        assert.deepEqual(await snapshot(c, [p, q, r]), before);
+        await mergeDevUsers(deps, c, don(p), don(q)); // and the same merge then goes through
+        assert.equal((await findDevUser(db.kysely, c.orgId, q))!.state, "deactivated");
+      });
+    });
+
+    describe("rules that span rows, under concurrency", () => {
+      it("concurrent reporting changes never close a loop", async () => {
+        const c = await newOrg(db, "loop");
+        const deps = depsWithClock(db);
+        for (let round = 0; round < 10; round++) {
+          const [a, b] = (await users(c, 2, `r${letters(round)}`)) as [number, number];
+          const point = (from: number, to: number) =>
+            updateDevUserById(deps, c, { id: devUserDon(c.org, from), reports_to: devUserDon(c.org, to) });
+          const { won, lost } = await settled([point(a, b), point(b, a)]);
+          assert.equal(won.length, 1);
+          assert.ok(lost[0] instanceof ApiError && lost[0].fields.field_name === "reports_to", String(lost[0]));
+          const rows = await Promise.all([a, b].map((id) => findDevUser(db.kysely, c.orgId, id)));
+          assert.equal(rows.filter((r) => r!.reports_to_id !== null).length, 1);
+        }
+      });
+
+      it("merges in opposite directions at once end as if one ran after the other", async () => {
+        const c = await newOrg(db, "cross-merge");
+        const deps = depsWithClock(db);
+        for (let round = 0; round < 10; round++) {
+          const [a, b] = (await users(c, 2, `m${letters(round)}`)) as [number, number];
+          await identity(c, a, "slack", `A${round}`);
+          await identity(c, b, "github", `B${round}`);
+          const merge = (p: number, q: number) => mergeDevUsers(deps, c, devUserDon(c.org, p), devUserDon(c.org, q));
+          const { lost } = await settled([merge(a, b), merge(b, a)]);
+          assert.deepEqual(lost, []);
+          const held = await identitiesOfUsers(db.kysely, [a, b]);
+          assert.equal(held.length, 2);
+          assert.equal(new Set(held.map((i) => i.dev_user_id)).size, 1, "both identities end with one user");
+        }
+      });
+
+      it("text PostgreSQL cannot store (NUL) is refused alike, before it reaches either database", async () => {
+        const bodies: [string, unknown][] = [
+          ["/dev-users.create", { email: "nul\u0000@x.test", state: "shadow" }],
+          ["/dev-users.self.update", { full_name: "a\u0000b" }],
+          ["/dev-users.identities.link", { dev_user: "DEVU-1", issuer: "slack", id: "\u0000" }],
+          ["/dev-users.list", { email: ["a\u0000b@x.test"] }],
+        ];
+        for (const [path, body] of bodies) {
+          const res = await s.http("POST", path, { body });
+          assert.equal(res.status, 400, res.text);
+          assert.equal(res.body.type, "value_not_permitted");
+        }
+      });
+    });
+
+    listContract(() => db);
+  });
