@@ -31,6 +31,7 @@ function rewriteDiscriminator(node: any, schemas: Record<string, any>): void {
       ...Object.entries(node.discriminator.mapping as Record<string, string>).map(([value, ref]) => {
         const target = schemas[ref.split("/").pop()!];
         if (target?.additionalProperties === false) delete target.additionalProperties;
+        // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, not a thenable
         return { if: { properties: { [prop]: { const: value } }, required: [prop] }, then: { $ref: ref } };
       }),
     ];
