@@ -1,6 +1,6 @@
 // Operations the CLI performs on the directory, outside any request.
 import { countDevUsers, findDevUserByEmail, insertDevUser, updateDevUser } from "../db/repositories/dev-users.js";
-import { ensureOrg } from "../db/repositories/orgs.js";
+import { ensureOrg, lockOrg } from "../db/repositories/orgs.js";
 import { mintToken } from "./auth.js";
 import type { Deps } from "./context.js";
 import type { KeyRing } from "./keys.js";
@@ -22,6 +22,8 @@ export async function issueToken(deps: Deps, keys: KeyRing, input: IssueTokenInp
   const now = deps.now();
   const userId = await db.transaction().execute(async (trx) => {
     const org = await ensureOrg(trx, input.org, now);
+    // Two first `token create`s on an empty org must not both make an admin.
+    await lockOrg(trx, org.id);
     const existing = await findDevUserByEmail(trx, org.id, input.email);
     if (existing) return existing.id;
     if ((await countDevUsers(trx, org.id)) > 0) {
