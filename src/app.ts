@@ -84,6 +84,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
 
   registerErrorHandling(app, () => metrics.dbUnavailable++);
 
+  // JSON only: a text/plain body is refused as a media type, not read as a JSON string.
+  app.removeContentTypeParser("text/plain");
   // A POST with no body reads as {}, so its missing fields are named like any other.
   app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
     const text = body as string;

@@ -43,9 +43,17 @@ export async function main(argv: string[]): Promise<number> {
   try {
     switch (command) {
       case "serve":
+        options(
+          [sub, ...rest].filter((a): a is string => a !== undefined),
+          {},
+        );
         await serve(loadConfig());
         return 0;
       case "migrate": {
+        options(
+          [sub, ...rest].filter((a): a is string => a !== undefined),
+          {},
+        );
         const applied = await withDb((db) => migrateToLatest(db.kysely));
         out(applied.length ? `applied: ${applied.join(", ")}` : "schema is up to date");
         return 0;

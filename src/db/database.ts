@@ -1,4 +1,5 @@
 import { mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
 import {
@@ -10,7 +11,7 @@ import {
   SqliteDialect,
   type SqliteStatement,
 } from "kysely";
-import pg from "pg";
+import type PgModule from "pg";
 import type { Config } from "../config.js";
 import type { Database } from "./types.js";
 import { groupCommit, transactionPerWrite, type Writes } from "./writes.js";
@@ -36,8 +37,17 @@ export function dialectOf(url: string): Dialect {
   return /^postgres(ql)?:\/\//.test(url) ? "postgres" : "sqlite";
 }
 
-// node-postgres returns int8 as strings; our ids and counts fit a JS number.
-pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
+// node-postgres is loaded only when PostgreSQL is used: it is a fifth of a cold start.
+const require = createRequire(import.meta.url);
+let pgModule: typeof PgModule | undefined;
+function loadPg(): typeof PgModule {
+  if (!pgModule) {
+    pgModule = require("pg") as typeof PgModule;
+    // node-postgres returns int8 as strings; our ids and counts fit a JS number.
+    pgModule.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
+  }
+  return pgModule;
+}
 
 export function openDatabase(config: DbConfig): Db {
   return dialectOf(config.databaseUrl) === "postgres" ? openPostgres(config) : openSqlite(config);
@@ -91,6 +101,7 @@ function cachingStatements(conn: SQLite.Database): SqliteDatabase {
 }
 
 function openPostgres(config: DbConfig): Db {
+  const pg = loadPg();
   const pool = new pg.Pool({
     connectionString: config.databaseUrl,
     max: config.pgPoolMax,
@@ -119,7 +130,7 @@ function openPostgres(config: DbConfig): Db {
  * that may never come. End that connection, so the rollback that follows fails at once instead of
  * waiting out a second timeout, and the pool opens a fresh one for the next request.
  */
-function endOnReadTimeout(pool: pg.Pool): PostgresPool {
+function endOnReadTimeout(pool: PgModule.Pool): PostgresPool {
   return {
     connect: async () => {
       const client = await pool.connect();

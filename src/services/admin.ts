@@ -25,7 +25,14 @@ export async function issueToken(deps: Deps, keys: KeyRing, input: IssueTokenInp
     // Two first `token create`s on an empty org must not both make an admin.
     await lockOrg(trx, org.id);
     const existing = await findDevUserByEmail(trx, org.id, input.email);
-    if (existing) return existing.id;
+    if (existing) {
+      if (existing.state !== "active") {
+        throw new AdminError(
+          `${input.email} is ${existing.state}, and only active users can use a token; activate it first (dev-users.activate)`,
+        );
+      }
+      return existing.id;
+    }
     if ((await countDevUsers(trx, org.id)) > 0) {
       throw new AdminError(
         `no dev user with email ${input.email} in org ${input.org}; create it through the API (dev-users.create), activate it, then ask again`,
