@@ -6,6 +6,7 @@ import {
   type SortColumn,
   type SortKey,
 } from "../db/repositories/dev-users.js";
+import { ownersOfIdentities } from "../db/repositories/identities.js";
 import type { DevUserRow } from "../db/types.js";
 import { ApiError, assertThat, valueNotPermitted } from "../errors.js";
 import type { Caller, Deps } from "./context.js";
@@ -147,18 +148,29 @@ export async function listUsers(deps: Deps, caller: Caller, input: ListInput): P
   const direction = input.mode ?? cursor?.direction ?? "after";
   if (input.staged_info?.is_staged === true) return { dev_users: [] }; // nothing here is ever staged
 
+  const db = deps.db.kysely;
+  // Exact (issuer, id) filters become a few ids first: a lookup, never a walk of the directory.
+  const identityFilter = input.external_identity;
+  const exact =
+    identityFilter !== undefined &&
+    identityFilter.length > 0 &&
+    identityFilter.every((f) => f.issuer !== undefined && f.id !== undefined);
+  const ids = exact
+    ? await ownersOfIdentities(db, caller.orgId, identityFilter as { issuer: string; id: string }[])
+    : undefined;
+
   const now = Date.now();
   const filter = {
+    ids,
     emails: input.email?.map((e) => e.toLowerCase()),
     states: input.state,
-    identities: input.external_identity,
+    identities: exact ? undefined : identityFilter,
     created: dateRange(input.created_date, "created_date", now),
     modified: dateRange(input.modified_date, "modified_date", now),
     phoneNumbers: input.phone_numbers,
     timezones: input.timezone,
   };
   const base = { orgId: caller.orgId, filter, sort: keys };
-  const db = deps.db.kysely;
   const fetched = await listDevUsers(db, { ...base, boundary: cursor?.key, direction, limit: pageSize });
   const more = fetched.length > pageSize;
   const rows = fetched.slice(0, pageSize);

@@ -110,6 +110,8 @@ export interface DateRange {
   before?: string;
 }
 export interface ListFilter {
+  /** Users already known by id (exact identity lookups, resolved first). */
+  ids?: number[];
   emails?: string[];
   states?: string[];
   identities?: { issuer?: string; id?: string }[];
@@ -132,6 +134,7 @@ export interface ListQuery {
 
 function filterExpr(eb: Eb, orgId: number, f: ListFilter): Expression<SqlBool> {
   const conds: Expression<SqlBool>[] = [eb("dev_users.org_id", "=", orgId)];
+  if (f.ids) conds.push(eb("dev_users.id", "in", f.ids.length ? f.ids : [0]));
   if (f.emails) conds.push(eb("dev_users.email_lower", "in", f.emails.length ? f.emails : [""]));
   if (f.states) conds.push(eb("dev_users.state", "in", f.states.length ? f.states : [""]));
   if (f.timezones) conds.push(eb("dev_users.timezone", "in", f.timezones.length ? f.timezones : [""]));

@@ -92,3 +92,23 @@ export async function moveIdentities(db: Kysely<Database>, fromUserId: number, t
     .where("dev_user_id", "=", fromUserId)
     .execute();
 }
+
+/**
+ * The users holding any of these exact (issuer, id) pairs: one probe of the unique index per pair.
+ * Run before a list query so the planner starts from a handful of ids instead of walking the
+ * whole directory in sort order while testing each row.
+ */
+export async function ownersOfIdentities(
+  db: Kysely<Database>,
+  orgId: number,
+  pairs: { issuer: string; id: string }[],
+): Promise<number[]> {
+  if (pairs.length === 0) return [];
+  const rows = await db
+    .selectFrom("external_identities")
+    .select("dev_user_id")
+    .where("org_id", "=", orgId)
+    .where((eb) => eb.or(pairs.map((p) => eb.and([eb("issuer", "=", p.issuer), eb("external_id", "=", p.id)]))))
+    .execute();
+  return [...new Set(rows.map((r) => r.dev_user_id))];
+}
