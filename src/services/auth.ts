@@ -95,6 +95,6 @@ export class Authenticator {
     }
     const user = await findDevUser(this.deps.db.kysely, orgId, claims.sub);
     assertThat(user && user.state === "active", unauthenticated("the token's user is not active"));
-    return { userId: user.id, orgId, org: claims.org, role: user.role === "admin" ? "admin" : "member" };
+    return { userId: user.id, orgId, org: claims.org, role: user.role === "admin" ? "admin" : "member", row: user };
   }
 }

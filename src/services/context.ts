@@ -1,4 +1,5 @@
 import type { Db } from "../db/database.js";
+import type { DevUserRow } from "../db/types.js";
 
 /** Who is calling: read from a verified token and a fresh look at the user row. */
 export interface Caller {
@@ -6,6 +7,8 @@ export interface Caller {
   orgId: number;
   org: string;
   role: "admin" | "member";
+  /** The caller's row as read when the request was authenticated: saves a query in hydrate. */
+  row?: DevUserRow;
 }
 
 /** What every service needs: the database, and a clock tests can pin. */

@@ -155,14 +155,14 @@ async function buildPatch(
 export async function getDevUser(deps: Deps, caller: Caller, id: string): Promise<WireDevUser> {
   const db = deps.db.kysely;
   const row = await loadUser(db, caller, id, "id");
-  return hydrateOne(db, caller.orgId, caller.org, row);
+  return hydrateOne(db, caller, row);
 }
 
 export async function getSelf(deps: Deps, caller: Caller): Promise<WireDevUser> {
   const db = deps.db.kysely;
   const row = await findDevUser(db, caller.orgId, caller.userId);
   assertThat(row, notFound("dev user"));
-  return hydrateOne(db, caller.orgId, caller.org, row);
+  return hydrateOne(db, caller, row);
 }
 
 export async function createDevUser(deps: Deps, caller: Caller, input: CreateInput): Promise<WireDevUser> {
@@ -190,7 +190,7 @@ export async function createDevUser(deps: Deps, caller: Caller, input: CreateInp
         created_date: now,
         modified_date: now,
       });
-      return hydrateOne(trx, caller.orgId, caller.org, row);
+      return hydrateOne(trx, caller, row);
     });
   } catch (err) {
     // Two creates of one email can both pass the check above; the unique index decides.
@@ -226,7 +226,7 @@ async function applyUpdate(
 ): Promise<WireDevUser> {
   const patch = await buildPatch(trx, caller, row, input, now);
   const updated = await updateDevUserReturning(trx, row.id, patch);
-  return hydrateOne(trx, caller.orgId, caller.org, updated);
+  return hydrateOne(trx, caller, updated);
 }
 
 async function setState(deps: Deps, caller: Caller, id: string, state: "active" | "deactivated"): Promise<void> {

@@ -4,16 +4,15 @@ import type { Kysely } from "kysely";
 import { findDevUsers } from "../db/repositories/dev-users.js";
 import { identitiesOfUsers } from "../db/repositories/identities.js";
 import type { Database, DevUserRow, IdentityRow } from "../db/types.js";
+import type { Caller } from "./context.js";
 import { toWireDevUser } from "./mapper.js";
 import type { WireDevUser } from "./wire.js";
 
-export async function hydrate(
-  db: Kysely<Database>,
-  orgId: number,
-  org: string,
-  rows: DevUserRow[],
-): Promise<WireDevUser[]> {
+export async function hydrate(db: Kysely<Database>, caller: Caller, rows: DevUserRow[]): Promise<WireDevUser[]> {
+  const { orgId, org } = caller;
   const byId = new Map<number, DevUserRow>(rows.map((r) => [r.id, r]));
+  // Most references are to the caller (who created or last changed the user): already read.
+  if (caller.row && !byId.has(caller.row.id)) byId.set(caller.row.id, caller.row);
   const wanted = new Set<number>();
   for (const r of rows) {
     for (const ref of [r.created_by_id, r.modified_by_id, r.reports_to_id]) {
@@ -25,7 +24,7 @@ export async function hydrate(
       db,
       rows.map((r) => r.id),
     ),
-    findDevUsers(db, orgId, [...wanted]),
+    wanted.size > 0 ? findDevUsers(db, orgId, [...wanted]) : [],
   ]);
   for (const r of related) byId.set(r.id, r);
   const grouped = new Map<number, IdentityRow[]>();
@@ -37,12 +36,7 @@ export async function hydrate(
   return rows.map((r) => toWireDevUser(org, r, grouped.get(r.id) ?? [], byId));
 }
 
-export async function hydrateOne(
-  db: Kysely<Database>,
-  orgId: number,
-  org: string,
-  row: DevUserRow,
-): Promise<WireDevUser> {
-  const [user] = await hydrate(db, orgId, org, [row]);
+export async function hydrateOne(db: Kysely<Database>, caller: Caller, row: DevUserRow): Promise<WireDevUser> {
+  const [user] = await hydrate(db, caller, [row]);
   return user!;
 }

@@ -2,11 +2,11 @@
 // race; the checks before the insert only give the loser a precise answer.
 import type { Kysely } from "kysely";
 import { uniqueViolation } from "../db/errors.js";
-import { updateDevUserReturning } from "../db/repositories/dev-users.js";
+import { updateDevUserInOrg, updateDevUserReturning } from "../db/repositories/dev-users.js";
 import { deleteIdentity, findLinkObstacles, insertIdentity } from "../db/repositories/identities.js";
 import type { Database } from "../db/types.js";
 import { ApiError, assertThat, notFound, valueNotPermitted } from "../errors.js";
-import { devUserDon } from "../ids.js";
+import { devUserDon, parseDevUserId } from "../ids.js";
 import type { Caller, Deps } from "./context.js";
 import { loadUser, requireAdmin } from "./dev-users.js";
 import { hydrateOne } from "./hydrate.js";
@@ -55,14 +55,19 @@ export async function linkIdentity(deps: Deps, caller: Caller, input: LinkInput)
   requireAdmin(caller);
   const issuer = nonEmpty(input.issuer, "issuer");
   const externalId = nonEmpty(input.id, "id");
-  let userId: number | undefined;
+  const userId = parseDevUserId(input.dev_user, "dev_user", caller.org);
   try {
     return await deps.db.writes.run(async (trx) => {
-      const user = await loadUser(trx, caller, input.dev_user, "dev_user");
-      userId = user.id;
+      const now = deps.now();
+      // Touching the user first both loads it and, on PostgreSQL, orders concurrent links to it;
+      // a refused link rolls the touch back with everything else.
+      const user = await updateDevUserInOrg(trx, caller.orgId, userId, {
+        modified_date: now,
+        modified_by_id: caller.userId,
+      });
+      assertThat(user, notFound("dev user"));
       const conflict = await linkConflict(trx, caller, user.id, issuer, externalId);
       if (conflict) throw conflict;
-      const now = deps.now();
       await insertIdentity(trx, {
         org_id: caller.orgId,
         dev_user_id: user.id,
@@ -71,13 +76,12 @@ export async function linkIdentity(deps: Deps, caller: Caller, input: LinkInput)
         display_name: input.display_name ?? null,
         created_date: now,
       });
-      const updated = await updateDevUserReturning(trx, user.id, { modified_date: now, modified_by_id: caller.userId });
-      return hydrateOne(trx, caller.orgId, caller.org, updated);
+      return hydrateOne(trx, caller, user);
     });
   } catch (err) {
     // Lost a race the pre-check could not see (concurrent writers on PostgreSQL): the
     // transaction is gone, so ask again who won.
-    if (userId !== undefined && uniqueViolation(err)) {
+    if (uniqueViolation(err)) {
       const conflict = await linkConflict(deps.db.kysely, caller, userId, issuer, externalId);
       if (conflict) throw conflict;
     }
@@ -100,6 +104,6 @@ export async function unlinkIdentity(
       modified_date: deps.now(),
       modified_by_id: caller.userId,
     });
-    return hydrateOne(trx, caller.orgId, caller.org, updated);
+    return hydrateOne(trx, caller, updated);
   });
 }

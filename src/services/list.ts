@@ -176,7 +176,7 @@ export async function listUsers(deps: Deps, caller: Caller, input: ListInput): P
   const rows = fetched.slice(0, pageSize);
   if (direction === "before") rows.reverse();
 
-  const out: ListOutput = { dev_users: await hydrate(db, caller.orgId, caller.org, rows) };
+  const out: ListOutput = { dev_users: await hydrate(db, caller, rows) };
   const first = rows[0];
   const last = rows[rows.length - 1];
   if (!first || !last) return out;

@@ -42,6 +42,22 @@ export async function updateDevUser(db: Kysely<Database>, id: number, patch: Dev
   await db.updateTable("dev_users").set(patch).where("id", "=", id).execute();
 }
 
+/** Updates a user of an org and returns the row, or undefined when the org has no such user. */
+export async function updateDevUserInOrg(
+  db: Kysely<Database>,
+  orgId: number,
+  id: number,
+  patch: DevUserPatch,
+): Promise<DevUserRow | undefined> {
+  return db
+    .updateTable("dev_users")
+    .set(patch)
+    .where("id", "=", id)
+    .where("org_id", "=", orgId)
+    .returningAll()
+    .executeTakeFirst();
+}
+
 /** Updates and returns the row in one statement. */
 export async function updateDevUserReturning(
   db: Kysely<Database>,
