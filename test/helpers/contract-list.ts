@@ -6,7 +6,12 @@ import { before, describe, it } from "node:test";
 import { sql } from "kysely";
 import type { Db } from "../../src/db/database.js";
 import { insertDevUser, listDevUsers, setPhoneNumbers, updateDevUser } from "../../src/db/repositories/dev-users.js";
-import { findIdentityOwner, findLinkObstacles, insertIdentity } from "../../src/db/repositories/identities.js";
+import {
+  findIdentityOwner,
+  findLinkObstacles,
+  insertIdentity,
+  ownersOfIdentities,
+} from "../../src/db/repositories/identities.js";
 import type { DevUserRow } from "../../src/db/types.js";
 import { ApiError } from "../../src/errors.js";
 import type { Caller } from "../../src/services/context.js";
@@ -249,22 +254,29 @@ export function listContract(getDb: () => Db): void {
       created_date: OLD,
     });
     await insertMany(k, "external_identities", [...userIds.map(identity("slack")), ...userIds.map(identity("github"))]);
-    await sql`analyze`.execute(k);
+    // SQLite is left without statistics, as a directory grown through the API is: the plans must
+    // not depend on ANALYZE having run. PostgreSQL gathers its own; analyze makes that deterministic.
+    if (db().dialect === "postgres") await sql`analyze`.execute(k);
     const plans = await plansOf(db(), async (q) => {
       await findIdentityOwner(q, c.orgId, "slack", "slack-1500");
       await findLinkObstacles(q, c.orgId, userIds[10]!, "slack", "slack-1500");
-      await listDevUsers(q, {
-        orgId: c.orgId,
-        filter: { identities: [{ issuer: "slack", id: "slack-1500" }] },
-        sort: [{ column: "id", desc: false }],
-        direction: "after",
-        limit: 50,
-      });
+      await ownersOfIdentities(q, c.orgId, [{ issuer: "slack", id: "slack-1500" }]);
     });
     assert.equal(plans.length, 3);
     for (const plan of plans) {
       assert.match(plan, /external_identities_org_issuer_id_uq/, plan);
       assert.ok(!scansTable(plan, "external_identities") && !scansTable(plan, "dev_users"), plan);
     }
+    // The list query that follows reads the owners by primary key.
+    const [listPlan] = await plansOf(db(), async (q) => {
+      await listDevUsers(q, {
+        orgId: c.orgId,
+        filter: { ids: [userIds[1500]!] },
+        sort: [{ column: "id", desc: false }],
+        direction: "after",
+        limit: 50,
+      });
+    });
+    assert.ok(listPlan && !scansTable(listPlan, "dev_users"), listPlan);
   });
 }
