@@ -3,18 +3,9 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { testDialects } from "./helpers/databases.js";
-import { type HttpResult, type Sdk, startTestServer, type TestServer } from "./helpers/server.js";
+import { assertError, type HttpResult, type Sdk, startTestServer, type TestServer } from "./helpers/server.js";
 
 const shadow = "shadow" as never;
-
-function assertError(res: HttpResult, status: number, type: string, fields: Record<string, unknown> = {}) {
-  const what = `${res.status} ${res.text}`;
-  assert.equal(res.status, status, what);
-  assert.match(res.headers.get("content-type") ?? "", /^application\/json/, what);
-  assert.equal(res.body.type, type, what);
-  assert.equal(typeof res.body.message, "string", what);
-  for (const [k, v] of Object.entries(fields)) assert.deepEqual(res.body[k], v, `${k} in ${what}`);
-}
 
 for (const { dialect, skip } of await testDialects())
   describe(`errors [${dialect}]`, { skip }, () => {

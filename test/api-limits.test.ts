@@ -2,16 +2,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { testDialects } from "./helpers/databases.js";
-import { type HttpResult, startTestServer, type TestServer } from "./helpers/server.js";
-
-function assertError(res: HttpResult, status: number, type: string, fields: Record<string, unknown> = {}) {
-  const what = `${res.status} ${res.text}`;
-  assert.equal(res.status, status, what);
-  assert.match(res.headers.get("content-type") ?? "", /^application\/json/, what);
-  assert.equal(res.body.type, type, what);
-  assert.equal(typeof res.body.message, "string", what);
-  for (const [k, v] of Object.entries(fields)) assert.deepEqual(res.body[k], v, `${k} in ${what}`);
-}
+import { assertError, type HttpResult, startTestServer, type TestServer } from "./helpers/server.js";
 
 for (const { dialect, skip } of await testDialects())
   describe(`rate limits and faults [${dialect}]`, { skip }, () => {

@@ -1,5 +1,6 @@
 // Starts the real service on a fresh database, in this process, on a free port, and gives
 // tests what users have: a URL, tokens, the official SDK client, and raw HTTP.
+import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -140,4 +141,14 @@ export async function sdkError(p: Promise<unknown>): Promise<{ status: number; b
     throw err;
   }
   throw new Error("expected the call to fail, and it succeeded");
+}
+
+/** Asserts a DevRev-shaped error: status, JSON, `type`, a message, and the given subtype fields. */
+export function assertError(res: HttpResult, status: number, type: string, fields: Record<string, unknown> = {}) {
+  const what = `${res.status} ${res.text}`;
+  assert.equal(res.status, status, what);
+  assert.match(res.headers.get("content-type") ?? "", /^application\/json/, what);
+  assert.equal(res.body.type, type, what);
+  assert.equal(typeof res.body.message, "string", what);
+  for (const [k, v] of Object.entries(fields)) assert.deepEqual(res.body[k], v, `${k} in ${what}`);
 }

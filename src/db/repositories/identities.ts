@@ -1,21 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Database, IdentityRow } from "../types.js";
 
-export async function findIdentityOwner(
-  db: Kysely<Database>,
-  orgId: number,
-  issuer: string,
-  externalId: string,
-): Promise<IdentityRow | undefined> {
-  return db
-    .selectFrom("external_identities")
-    .selectAll()
-    .where("org_id", "=", orgId)
-    .where("issuer", "=", issuer)
-    .where("external_id", "=", externalId)
-    .executeTakeFirst();
-}
-
 /**
  * Both rows that could stand in the way of linking (issuer, externalId) to a user: the current
  * owner of that identity, and the user's own identity from that issuer. One indexed query.
@@ -37,19 +22,6 @@ export async function findLinkObstacles(
       ]),
     )
     .execute();
-}
-
-export async function findUserIdentity(
-  db: Kysely<Database>,
-  devUserId: number,
-  issuer: string,
-): Promise<IdentityRow | undefined> {
-  return db
-    .selectFrom("external_identities")
-    .selectAll()
-    .where("dev_user_id", "=", devUserId)
-    .where("issuer", "=", issuer)
-    .executeTakeFirst();
 }
 
 export async function insertIdentity(
