@@ -1,5 +1,5 @@
 // DevRev's error model: one class, one table from error type to HTTP status.
-// Handlers throw ApiError; the error handler in app.ts writes every error body.
+// Handlers throw ApiError; plugins/error-handler.ts writes every error body.
 
 export const errorStatus = {
   artifact_already_attached_to_a_parent: 400,

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { ORG_SLUG_RE } from "../ids.js";
+import { isEmail } from "../validation.js";
 
 export class UsageError extends Error {}
 
@@ -26,7 +27,7 @@ export function parseOrg(raw: string | undefined): string {
 export function parseEmail(raw: string | undefined): string {
   if (!raw) throw new UsageError("--email is required");
   const email = raw.trim();
-  if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new UsageError(`--email must be an email address, got "${raw}"`);
+  if (!isEmail(email)) throw new UsageError(`--email must be an email address, got "${raw}"`);
   return email;
 }
 

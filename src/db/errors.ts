@@ -44,6 +44,8 @@ const UNAVAILABLE_CODES = new Set([
   "57P02", // crash_shutdown
   "57P03", // cannot_connect_now
   "57014", // query_canceled (statement_timeout)
+  "40P01", // deadlock_detected: nothing was written; the client may retry
+  "40001", // serialization_failure: likewise
   "08000",
   "08003",
   "08006",
@@ -58,6 +60,8 @@ const UNAVAILABLE_CODES = new Set([
 export function isUnavailable(err: unknown): boolean {
   const e = err as DriverError;
   if (e?.code && UNAVAILABLE_CODES.has(e.code)) return true;
+  // SQLITE_BUSY_SNAPSHOT, SQLITE_BUSY_TIMEOUT, SQLITE_IOERR_FSYNC, ...: the extended codes.
+  if (e?.code && /^SQLITE_(BUSY|IOERR|FULL|LOCKED)/.test(e.code)) return true;
   const msg = e?.message ?? "";
   return (
     msg.includes("timeout exceeded when trying to connect") ||

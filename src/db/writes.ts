@@ -1,6 +1,6 @@
 // How a write transaction reaches the disk. Services hand over a unit of work and get its
 // result once its commit is durable; they never know whether it shared that commit.
-import type { Kysely, Transaction } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type { Database } from "./types.js";
 
 export type Work<T> = (trx: Kysely<Database>) => Promise<T>;
@@ -32,28 +32,35 @@ export function groupCommit(db: Kysely<Database>, maxBatch = 256): Writes {
 
   async function runBatch(batch: Job[]): Promise<void> {
     const outcomes: { ok: boolean; value: unknown }[] = [];
-    let trx: Awaited<ReturnType<ReturnType<typeof db.startTransaction>["execute"]>> | undefined;
     try {
-      trx = await db.startTransaction().execute();
-      for (const job of batch) {
-        const sp = await trx.savepoint("unit").execute();
+      await db.connection().execute(async (conn) => {
+        // IMMEDIATE takes the write lock up front: a deferred BEGIN that reads first and then
+        // writes is refused at once (SQLITE_BUSY) when another process, such as the CLI, holds it.
+        await sql`begin immediate`.execute(conn);
         try {
-          const value = await job.work(sp as unknown as Transaction<Database>);
-          await sp.releaseSavepoint("unit").execute();
-          outcomes.push({ ok: true, value });
+          for (const job of batch) {
+            await sql`savepoint unit`.execute(conn);
+            try {
+              const value = await job.work(conn);
+              await sql`release unit`.execute(conn);
+              outcomes.push({ ok: true, value });
+            } catch (err) {
+              // If the failure already ended the transaction (disk full, I/O error), there is no
+              // savepoint to go back to: fail the whole batch with the unit's own error.
+              await sql`rollback to unit`.execute(conn).catch(() => {
+                throw err;
+              });
+              await sql`release unit`.execute(conn);
+              outcomes.push({ ok: false, value: err });
+            }
+          }
+          await sql`commit`.execute(conn);
         } catch (err) {
-          await sp.rollbackToSavepoint("unit").execute();
-          await sp.releaseSavepoint("unit").execute();
-          outcomes.push({ ok: false, value: err });
+          await sql`rollback`.execute(conn).catch(() => {});
+          throw err;
         }
-      }
-      await trx.commit().execute();
+      });
     } catch (err) {
-      if (trx)
-        await trx
-          .rollback()
-          .execute()
-          .catch(() => {});
       for (const job of batch) job.reject(err);
       return;
     }

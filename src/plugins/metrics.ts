@@ -45,20 +45,20 @@ export class Metrics {
       lines.push(`devusers_request_duration_seconds_sum{${k}} ${h.sum}`);
       lines.push(`devusers_request_duration_seconds_count{${k}} ${h.count}`);
     }
-    const gauge = (name: string, help: string, value: number, type = "gauge") => {
+    const series = (name: string, help: string, value: number, type = "gauge") => {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${value}`);
     };
-    gauge("devusers_db_pool_connections", "Database connections open.", pool.total);
-    gauge("devusers_db_pool_idle", "Database connections idle.", pool.idle);
-    gauge("devusers_db_pool_waiting", "Queries waiting for a connection.", pool.waiting);
-    gauge("devusers_rate_limited_total", "Requests rejected with 429.", this.rateLimited, "counter");
-    gauge(
+    series("devusers_db_pool_connections", "Database connections open.", pool.total);
+    series("devusers_db_pool_idle", "Database connections idle.", pool.idle);
+    series("devusers_db_pool_waiting", "Queries waiting for a connection.", pool.waiting);
+    series("devusers_rate_limited_total", "Requests rejected with 429.", this.rateLimited, "counter");
+    series(
       "devusers_redis_errors_total",
       "Rate limiter store errors (requests served without a limit).",
       this.redisErrors,
       "counter",
     );
-    gauge(
+    series(
       "devusers_db_unavailable_total",
       "Requests answered 503 because the database was unreachable.",
       this.dbUnavailable,

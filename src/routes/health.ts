@@ -1,8 +1,8 @@
 // Liveness, readiness and metrics: unauthenticated, not rate limited, for load balancers and scrapers.
 
 import type { FastifyInstance } from "fastify";
-import { sql } from "kysely";
 import type { Db } from "../db/database.js";
+import { ping } from "../db/repositories/orgs.js";
 import type { Metrics } from "../plugins/metrics.js";
 
 export interface HealthOptions {
@@ -27,7 +27,7 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthOptions) {
   app.get("/readyz", { config }, async (_req, reply) => {
     if (opts.isDraining()) return reply.code(503).send({ status: "draining" });
     try {
-      await withTimeout(sql`select 1`.execute(opts.db.kysely), opts.timeoutMs);
+      await withTimeout(ping(opts.db.kysely), opts.timeoutMs);
       return { status: "ready", database: "ok" };
     } catch (err) {
       return reply.code(503).send({ status: "not_ready", database: (err as Error).message });

@@ -1,5 +1,11 @@
 // Operations the CLI performs on the directory, outside any request.
-import { countDevUsers, findDevUserByEmail, insertDevUser, updateDevUser } from "../db/repositories/dev-users.js";
+import {
+  countDevUsers,
+  countOtherActiveAdmins,
+  findDevUserByEmail,
+  insertDevUser,
+  updateDevUser,
+} from "../db/repositories/dev-users.js";
 import { ensureOrg, lockOrg } from "../db/repositories/orgs.js";
 import { mintToken } from "./auth.js";
 import type { Deps } from "./context.js";
@@ -62,6 +68,13 @@ export async function setRole(deps: Deps, input: { email: string; org: string; r
     const org = await ensureOrg(trx, input.org, now);
     const user = await findDevUserByEmail(trx, org.id, input.email);
     if (!user) throw new AdminError(`no dev user with email ${input.email} in org ${input.org}`);
+    if (input.role !== "admin") {
+      await lockOrg(trx, org.id);
+      const lastAdmin = user.role === "admin" && user.state === "active";
+      if (lastAdmin && (await countOtherActiveAdmins(trx, org.id, user.id)) === 0) {
+        throw new AdminError(`${input.email} is the org's last active admin; make another admin first`);
+      }
+    }
     await updateDevUser(trx, user.id, { role: input.role, modified_date: now });
   });
 }

@@ -13,11 +13,13 @@ import {
 import { identitiesOfUsers, moveIdentities } from "../db/repositories/identities.js";
 import { lockOrg } from "../db/repositories/orgs.js";
 import type { Database, DevUserPatch, DevUserRow, StoredJobHistoryItem } from "../db/types.js";
-import { ApiError, assertThat, forbidden, notFound, valueNotPermitted } from "../errors.js";
+import { ApiError, assertThat, notFound, valueNotPermitted } from "../errors.js";
 import { parseDevUserId } from "../ids.js";
+import { isEmail, isoDateTime } from "../validation.js";
 import type { Caller, Deps } from "./context.js";
 import { availabilityModes, employmentStatuses } from "./enums.js";
 import { hydrateOne } from "./hydrate.js";
+import { assertAdminRemains, requireAdmin } from "./policy.js";
 import type { WireDevUser } from "./wire.js";
 
 export interface CreateInput {
@@ -35,34 +37,23 @@ export interface UpdateFields {
   experience_start_date?: string;
   job_title?: string;
   reports_to?: string;
-  job_history?: (Omit<StoredJobHistoryItem, never> & Record<string, unknown>)[];
+  job_history?: StoredJobHistoryItem[];
   availability_modes?: number[];
   custom_fields?: Record<string, unknown>;
   custom_schema_spec?: unknown;
-  staged_info?: unknown;
 }
 
 export interface UpdateInput extends UpdateFields {
   id: string;
+  staged_info?: unknown;
 }
 
-const EMAIL_RE = /^[^\s@]+@[^\s@]+$/;
 const MAX_CHAIN = 1000;
-
-export function requireAdmin(caller: Caller): void {
-  assertThat(caller.role === "admin", forbidden());
-}
 
 export async function loadUser(db: Kysely<Database>, caller: Caller, id: string, field: string): Promise<DevUserRow> {
   const row = await findDevUser(db, caller.orgId, parseDevUserId(id, field, caller.org));
   assertThat(row, notFound("dev user"));
   return row;
-}
-
-function isoDate(value: string, field: string): string {
-  const t = Date.parse(value);
-  assertThat(Number.isFinite(t), () => valueNotPermitted(field, "must be an ISO-8601 date-time"));
-  return new Date(t).toISOString();
 }
 
 /** `reports_to` must name another user of the org without closing a loop of managers. */
@@ -108,7 +99,7 @@ async function buildPatch(
   if (input.full_name !== undefined) patch.full_name = input.full_name;
   if (input.job_title !== undefined) patch.job_title = input.job_title;
   if (input.experience_start_date !== undefined) {
-    patch.experience_start_date = isoDate(input.experience_start_date, "experience_start_date");
+    patch.experience_start_date = isoDateTime(input.experience_start_date, "experience_start_date");
   }
   if (input.reports_to !== undefined) patch.reports_to_id = await checkManager(db, caller, row.id, input.reports_to);
   if (input.availability_modes !== undefined) {
@@ -138,8 +129,8 @@ async function buildPatch(
         );
         out.employment_status = item.employment_status;
       }
-      if (item.start_date !== undefined) out.start_date = isoDate(item.start_date, `job_history[${i}].start_date`);
-      if (item.end_date !== undefined) out.end_date = isoDate(item.end_date, `job_history[${i}].end_date`);
+      if (item.start_date !== undefined) out.start_date = isoDateTime(item.start_date, `job_history[${i}].start_date`);
+      if (item.end_date !== undefined) out.end_date = isoDateTime(item.end_date, `job_history[${i}].end_date`);
       if (item.is_current !== undefined) out.is_current = item.is_current;
       if (item.location !== undefined) out.location = item.location;
       if (item.title !== undefined) out.title = item.title;
@@ -168,7 +159,7 @@ export async function getSelf(deps: Deps, caller: Caller): Promise<WireDevUser> 
 export async function createDevUser(deps: Deps, caller: Caller, input: CreateInput): Promise<WireDevUser> {
   requireAdmin(caller);
   const email = input.email.trim();
-  assertThat(EMAIL_RE.test(email), valueNotPermitted("email", "must be an email address"));
+  assertThat(isEmail(email), valueNotPermitted("email", "must be an email address"));
   const now = deps.now();
   try {
     return await deps.db.writes.run(async (trx) => {
@@ -234,6 +225,7 @@ async function setState(deps: Deps, caller: Caller, id: string, state: "active" 
   await deps.db.writes.run(async (trx) => {
     const row = await loadUser(trx, caller, id, "id");
     if (row.state === state) return;
+    if (state !== "active") await assertAdminRemains(trx, caller.orgId, row, "id");
     await updateDevUser(trx, row.id, { state, modified_date: deps.now(), modified_by_id: caller.userId });
   });
 }
@@ -252,25 +244,31 @@ export async function mergeDevUsers(deps: Deps, caller: Caller, primaryRef: stri
         primary.id !== secondary.id,
         valueNotPermitted("secondary_user", "cannot merge a dev user with itself"),
       );
+      await assertAdminRemains(trx, caller.orgId, secondary, "secondary_user");
+      const now = deps.now();
+      // Lock both users, in id order, before reading their identities: a link to either one
+      // (which locks its user first) then waits for the merge instead of crossing it.
+      const mark = { modified_date: now, modified_by_id: caller.userId };
+      for (const id of [primary.id, secondary.id].sort((a, b) => a - b)) {
+        await updateDevUser(trx, id, id === secondary.id ? { ...mark, state: "deactivated" } : mark);
+      }
       const identities = await identitiesOfUsers(trx, [primary.id, secondary.id]);
-      const held = new Map(identities.filter((i) => i.dev_user_id === primary.id).map((i) => [i.issuer, i]));
+      const held = new Set(identities.filter((i) => i.dev_user_id === primary.id).map((i) => i.issuer));
       for (const i of identities) {
-        if (i.dev_user_id !== secondary.id) continue;
-        const mine = held.get(i.issuer);
         assertThat(
-          !mine || mine.external_id === i.external_id,
+          i.dev_user_id !== secondary.id || !held.has(i.issuer),
           valueNotPermitted("secondary_user", `both users hold a different identity from issuer "${i.issuer}"`),
         );
       }
-      const now = deps.now();
       await moveIdentities(trx, secondary.id, primary.id);
-      await moveReports(trx, secondary.id, primary.id, now);
-      await updateDevUser(trx, secondary.id, {
-        state: "deactivated",
-        modified_date: now,
-        modified_by_id: caller.userId,
-      });
-      await updateDevUser(trx, primary.id, { modified_date: now, modified_by_id: caller.userId });
+      await moveReports(trx, secondary.id, primary.id, mark);
+      // The secondary's reports now report to the primary; if one of them is above the primary,
+      // that closes a loop.
+      const chain = await managerChain(trx, primary.id, MAX_CHAIN);
+      assertThat(
+        !chain.includes(primary.id),
+        valueNotPermitted("secondary_user", "merging would make a reporting cycle through the primary user"),
+      );
     });
   } catch (err) {
     // A link that raced into the primary between our check and the move.

@@ -8,8 +8,9 @@ import type { Database } from "../db/types.js";
 import { ApiError, assertThat, notFound, valueNotPermitted } from "../errors.js";
 import { devUserDon, parseDevUserId } from "../ids.js";
 import type { Caller, Deps } from "./context.js";
-import { loadUser, requireAdmin } from "./dev-users.js";
+import { loadUser } from "./dev-users.js";
 import { hydrateOne } from "./hydrate.js";
+import { requireAdmin } from "./policy.js";
 import type { WireDevUser } from "./wire.js";
 
 export interface LinkInput {
@@ -33,7 +34,7 @@ async function linkConflict(
   externalId: string,
 ): Promise<ApiError | undefined> {
   const rows = await findLinkObstacles(db, caller.orgId, userId, issuer, externalId);
-  const owner = rows.find((r) => r.external_id === externalId && r.org_id === caller.orgId);
+  const owner = rows.find((r) => r.external_id === externalId);
   if (owner) {
     return new ApiError(
       "artifact_already_attached_to_a_parent",
@@ -56,8 +57,8 @@ export async function linkIdentity(deps: Deps, caller: Caller, input: LinkInput)
   const issuer = nonEmpty(input.issuer, "issuer");
   const externalId = nonEmpty(input.id, "id");
   const userId = parseDevUserId(input.dev_user, "dev_user", caller.org);
-  try {
-    return await deps.db.writes.run(async (trx) => {
+  const attempt = () =>
+    deps.db.writes.run(async (trx) => {
       const now = deps.now();
       // Touching the user first both loads it and, on PostgreSQL, orders concurrent links to it;
       // a refused link rolls the touch back with everything else.
@@ -78,14 +79,16 @@ export async function linkIdentity(deps: Deps, caller: Caller, input: LinkInput)
       });
       return hydrateOne(trx, caller, user);
     });
+  try {
+    return await attempt();
   } catch (err) {
+    if (!uniqueViolation(err)) throw err;
     // Lost a race the pre-check could not see (concurrent writers on PostgreSQL): the
-    // transaction is gone, so ask again who won.
-    if (uniqueViolation(err)) {
-      const conflict = await linkConflict(deps.db.kysely, caller, userId, issuer, externalId);
-      if (conflict) throw conflict;
-    }
-    throw err;
+    // transaction is gone, so ask again who won. If the winner is already gone too
+    // (unlinked meanwhile), nothing stands in the way any more: try once more.
+    const conflict = await linkConflict(deps.db.kysely, caller, userId, issuer, externalId);
+    if (conflict) throw conflict;
+    return attempt();
   }
 }
 

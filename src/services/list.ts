@@ -9,6 +9,7 @@ import {
 import { ownersOfIdentities } from "../db/repositories/identities.js";
 import type { DevUserRow } from "../db/types.js";
 import { ApiError, assertThat, valueNotPermitted } from "../errors.js";
+import { isoDateTime } from "../validation.js";
 import type { Caller, Deps } from "./context.js";
 import { type Cursor, decodeCursor, encodeCursor } from "./cursor.js";
 import { hydrate } from "./hydrate.js";
@@ -80,15 +81,10 @@ function parseSort(sortBy: string[] | undefined): { keys: SortKey[]; spec: strin
 
 function dateRange(filter: DateFilter | undefined, field: string, now: number): DateRange | undefined {
   if (!filter) return undefined;
-  const iso = (value: string, name: string) => {
-    const t = Date.parse(value);
-    assertThat(Number.isFinite(t), () => valueNotPermitted(name, "must be an ISO-8601 date-time"));
-    return new Date(t).toISOString();
-  };
   if (filter.type === "range") {
     const range: DateRange = {};
-    if (filter.after !== undefined) range.after = iso(filter.after, `${field}.after`);
-    if (filter.before !== undefined) range.before = iso(filter.before, `${field}.before`);
+    if (filter.after !== undefined) range.after = isoDateTime(filter.after, `${field}.after`);
+    if (filter.before !== undefined) range.before = isoDateTime(filter.before, `${field}.before`);
     return range;
   }
   assertThat(

@@ -68,19 +68,32 @@ export async function updateDevUserReturning(
 }
 
 /** Points everyone who reported to `fromId` at `toId` (merge), except `toId` itself. */
-export async function moveReports(db: Kysely<Database>, fromId: number, toId: number, now: string): Promise<void> {
+export async function moveReports(db: Kysely<Database>, fromId: number, toId: number, mark: DevUserPatch) {
   await db
     .updateTable("dev_users")
-    .set({ reports_to_id: toId, modified_date: now })
+    .set({ ...mark, reports_to_id: toId })
     .where("reports_to_id", "=", fromId)
     .where("id", "<>", toId)
     .execute();
   await db
     .updateTable("dev_users")
-    .set({ reports_to_id: null, modified_date: now })
+    .set({ ...mark, reports_to_id: null })
     .where("reports_to_id", "=", fromId)
     .where("id", "=", toId)
     .execute();
+}
+
+/** Active admins of an org other than `exceptId`. */
+export async function countOtherActiveAdmins(db: Kysely<Database>, orgId: number, exceptId: number): Promise<number> {
+  const row = await db
+    .selectFrom("dev_users")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("org_id", "=", orgId)
+    .where("role", "=", "admin")
+    .where("state", "=", "active")
+    .where("id", "<>", exceptId)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }
 
 /** The chain of managers above `id`, nearest first, at most `limit` long. */

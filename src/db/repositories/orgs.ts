@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type { Database, OrgRow } from "../types.js";
 
 export async function findOrgBySlug(db: Kysely<Database>, slug: string): Promise<OrgRow | undefined> {
@@ -28,4 +28,9 @@ export async function lockOrg(db: Kysely<Database>, orgId: number): Promise<void
     .set((eb) => ({ slug: eb.ref("slug") }))
     .where("id", "=", orgId)
     .execute();
+}
+
+/** Whether the database answers at all (readiness). */
+export async function ping(db: Kysely<Database>): Promise<void> {
+  await sql`select 1`.execute(db);
 }

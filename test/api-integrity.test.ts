@@ -1,0 +1,103 @@
+// Invariants a directory must keep whoever calls it: no reporting loops, always an admin, dates
+// that sort, and API writes that survive the CLI writing to the same SQLite file.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
+import { testDialects } from "./helpers/databases.js";
+import { assertError, type Sdk, startTestServer, type TestServer } from "./helpers/server.js";
+
+const shadow = "shadow" as never;
+const run = promisify(execFile);
+const BIN = new URL("../../bin/devusers.js", import.meta.url).pathname;
+
+for (const { dialect, skip } of await testDialects())
+  describe(`integrity [${dialect}]`, { skip }, () => {
+    let s: TestServer;
+    let admin: Sdk;
+    const create = async (email: string) =>
+      (await admin.devUsersCreate({ email, state: shadow })).data.dev_user.id as string;
+    const get = async (id: string) => (await s.http("POST", "/dev-users.get", { body: { id } })).body.dev_user;
+
+    before(async () => {
+      s = await startTestServer({ dialect });
+      admin = s.sdk();
+    });
+    after(() => s.close());
+
+    it("refuses a merge that would close a reporting loop, and changes nothing", async () => {
+      const [p, a, sec] = [await create("p@loop.test"), await create("a@loop.test"), await create("s@loop.test")];
+      await admin.devUsersUpdate({ id: a, reports_to: sec });
+      await admin.devUsersUpdate({ id: p, reports_to: a });
+      const res = await s.http("POST", "/dev-users.merge", { body: { primary_user: p, secondary_user: sec } });
+      assertError(res, 400, "value_not_permitted", { field_name: "secondary_user" });
+      assert.equal((await get(a)).reports_to.id, sec, "a still reports to the secondary");
+      assert.equal((await get(sec)).state, "shadow", "the secondary was not deactivated");
+    });
+
+    it("keeps one active admin: no self-deactivation, merge or demotion of the last one", async () => {
+      const self = (await s.http("GET", "/dev-users.self")).body.dev_user.id;
+      assertError(await s.http("POST", "/dev-users.deactivate", { body: { id: self } }), 400, "value_not_permitted");
+      const other = await create("other@admin.test");
+      const merged = await s.http("POST", "/dev-users.merge", { body: { primary_user: other, secondary_user: self } });
+      assertError(merged, 400, "value_not_permitted", { field_name: "secondary_user" });
+      await assert.rejects(s.setRole("admin@example.com", "member"), /last active admin/);
+      assert.equal((await s.http("GET", "/dev-users.self")).status, 200, "the admin still works");
+
+      // With a second active admin, the first may step down.
+      const second = await s.user("second@admin.test", "admin");
+      assert.equal((await s.http("POST", "/dev-users.deactivate", { body: { id: self } })).status, 200);
+      assert.equal(
+        (await s.http("POST", "/dev-users.activate", { body: { id: self }, token: second.token })).status,
+        200,
+      );
+    });
+
+    it("reads dates strictly and keeps them sortable", async () => {
+      const id = await create("dates@x.test");
+      for (const bad of ["1", "2026-13-01", "2026-01-01T10:00", "+010000-01-01T00:00:00Z", "yesterday"]) {
+        const res = await s.http("POST", "/dev-users.update", { body: { id, experience_start_date: bad } });
+        assertError(res, 400, "value_not_permitted", { field_name: "experience_start_date" });
+        const list = await s.http("POST", "/dev-users.list", {
+          body: { created_date: { type: "range", after: bad } },
+        });
+        assertError(list, 400, "value_not_permitted", { field_name: "created_date.after" });
+      }
+      const ok = await s.http("POST", "/dev-users.update", {
+        body: { id, experience_start_date: "2020-02-03T04:05:06+02:00" },
+      });
+      assert.equal(ok.status, 200);
+      assert.equal(ok.body.dev_user.experience_start_date, "2020-02-03T02:05:06.000Z");
+      const day = await s.http("POST", "/dev-users.update", { body: { id, experience_start_date: "2021-06-01" } });
+      assert.equal(day.body.dev_user.experience_start_date, "2021-06-01T00:00:00.000Z");
+    });
+
+    if (dialect === "sqlite") {
+      it("API writes keep succeeding while the CLI writes to the same file", async () => {
+        const ids = await Promise.all([1, 2, 3, 4].map((i) => create(`busy${i}@cli.test`)));
+        await s.user("cli@cli.test", "member");
+        let stop = false;
+        const statuses: number[] = [];
+        const writer = async (id: string) => {
+          for (let k = 0; !stop; k++) {
+            const res = await s.http("POST", "/dev-users.update", { body: { id, full_name: `n${k}` } });
+            statuses.push(res.status);
+          }
+        };
+        const writers = ids.map(writer);
+        const env = { ...process.env, DATABASE_URL: s.databaseUrl };
+        for (let i = 0; i < 6; i++) {
+          const role = i % 2 === 0 ? "admin" : "member";
+          await run(process.execPath, [BIN, "role", "set", "--email", "cli@cli.test", "--role", role], { env });
+        }
+        stop = true;
+        await Promise.all(writers);
+        assert.ok(statuses.length > 20, `only ${statuses.length} writes ran`);
+        assert.deepEqual(
+          statuses.filter((c) => c !== 200),
+          [],
+          "every API write succeeded while the CLI wrote",
+        );
+      });
+    }
+  });
