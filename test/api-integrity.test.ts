@@ -72,6 +72,32 @@ for (const { dialect, skip } of await testDialects())
       assert.equal(day.body.dev_user.experience_start_date, "2021-06-01T00:00:00.000Z");
     });
 
+    it("merge racing links: no 5xx, and the outcome is one of the serial orders", async () => {
+      for (let round = 0; round < 15; round++) {
+        const p = await create(`p${round}@race.test`);
+        const sec = await create(`s${round}@race.test`);
+        await admin.devUsersIdentitiesLink({ dev_user: sec, issuer: "slack", id: `S${round}` });
+        const [merge, toSecondary, toPrimary] = await Promise.all([
+          s.http("POST", "/dev-users.merge", { body: { primary_user: p, secondary_user: sec } }),
+          s.http("POST", "/dev-users.identities.link", { body: { dev_user: sec, issuer: "github", id: `G${round}` } }),
+          s.http("POST", "/dev-users.identities.link", { body: { dev_user: p, issuer: "gitlab", id: `L${round}` } }),
+        ]);
+        for (const r of [merge, toSecondary, toPrimary]) assert.ok(r.status < 500, `${r.status} ${r.text}`);
+        assert.equal(merge.status, 200, merge.text);
+        assert.equal(toPrimary.status, 200, toPrimary.text);
+        assert.equal(toSecondary.status, 200, toSecondary.text);
+        // Serialisable outcomes only: the link to the secondary ran either before the merge (and
+        // moved with it) or after it (onto the now deactivated user); the merge never misses it.
+        const left = (await get(sec)).external_identities.map((i: { issuer: string }) => i.issuer);
+        const moved = (await get(p)).external_identities.map((i: { issuer: string }) => i.issuer).sort();
+        if (left.length === 0) assert.deepEqual(moved, ["github", "gitlab", "slack"]);
+        else {
+          assert.deepEqual(left, ["github"]);
+          assert.deepEqual(moved, ["gitlab", "slack"]);
+        }
+      }
+    });
+
     if (dialect === "sqlite") {
       it("API writes keep succeeding while the CLI writes to the same file", async () => {
         const ids = await Promise.all([1, 2, 3, 4].map((i) => create(`busy${i}@cli.test`)));
