@@ -4,6 +4,7 @@ import type { Config } from "./config.js";
 import type { Db } from "./db/database.js";
 import { ApiError, unavailable } from "./errors.js";
 import { registerErrorHandling } from "./plugins/error-handler.js";
+import { parseJsonBody } from "./plugins/json-body.js";
 import { Metrics } from "./plugins/metrics.js";
 import { rejectNul } from "./plugins/nul-guard.js";
 import { RateLimiter } from "./plugins/rate-limit.js";
@@ -52,6 +53,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const app = Fastify({
     logger: opts.logger ?? { level: config.logLevel },
     bodyLimit: BODY_LIMIT,
+    // req.ip, which keys the rate limits of requests without a token, is read from X-Forwarded-For
+    // only when the peer is a trusted proxy.
+    trustProxy: config.trustProxy,
     return503OnClosing: false,
     // Per-request access logs only at debug: at info they cost a third of the throughput.
     logController: new LogController({
@@ -86,15 +90,16 @@ export async function buildApp(opts: AppOptions): Promise<App> {
 
   // JSON only: a text/plain body is refused as a media type, not read as a JSON string.
   app.removeContentTypeParser("text/plain");
-  // A POST with no body reads as {}, so its missing fields are named like any other.
+  // A POST with no body reads as {}, so its missing fields are named like any other. Prototype
+  // keys and nesting deeper than 64 levels are refused (plugins/json-body.ts).
   app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
-    const text = body as string;
-    if (text.trim() === "") return done(null, {});
+    let value: unknown;
     try {
-      done(null, JSON.parse(text));
-    } catch {
-      done(new ApiError("parse_error", "the request body is not valid JSON"), undefined);
+      value = parseJsonBody(body as string);
+    } catch (err) {
+      return done(err as Error, undefined);
     }
+    done(null, value);
   });
   app.addHook("preValidation", async (req) => {
     if (req.method === "POST" && req.body === undefined) req.body = {};
@@ -103,7 +108,10 @@ export async function buildApp(opts: AppOptions): Promise<App> {
 
   app.addHook("onRequest", async (req, reply) => {
     if (req.routeOptions.config.public) return;
+    // Uncounted when the response closes: that happens exactly once, also for a client that goes
+    // away mid-body, for which onResponse never runs.
     inFlight++;
+    reply.raw.once("close", () => inFlight--);
     if (draining) throw unavailable("the service is shutting down");
     let authError: unknown;
     const isRoute = req.routeOptions.url !== undefined;
@@ -132,7 +140,6 @@ export async function buildApp(opts: AppOptions): Promise<App> {
 
   app.addHook("onResponse", async (req, reply) => {
     if (req.routeOptions.config.public) return;
-    inFlight--;
     const schema = req.routeOptions.schema as { operationId?: string } | undefined;
     metrics.observe(schema?.operationId ?? "unknown_route", reply.statusCode, reply.elapsedTime / 1000);
   });

@@ -1,4 +1,6 @@
 // Every setting the service reads, in one place, parsed once from the environment.
+import { isIP } from "node:net";
+
 export interface Config {
   port: number;
   host: string;
@@ -15,6 +17,11 @@ export interface Config {
   sqliteSynchronous: "FULL" | "NORMAL";
   /** How long SIGTERM waits for in-flight requests before the process exits anyway. */
   shutdownTimeoutMs: number;
+  /**
+   * Which peers may say who the client is (X-Forwarded-For), as Fastify's `trustProxy` takes it:
+   * false (none, the default), true (any), or addresses and CIDRs.
+   */
+  trustProxy: boolean | string[];
 }
 
 export class ConfigError extends Error {}
@@ -27,6 +34,41 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): n
     throw new ConfigError(`${name} must be an integer >= ${min}, got "${raw}"`);
   }
   return value;
+}
+
+/** proxy-addr's names for ranges, accepted beside addresses. */
+const PROXY_RANGES = new Set(["loopback", "linklocal", "uniquelocal"]);
+
+function proxyAddress(entry: string): boolean {
+  if (PROXY_RANGES.has(entry)) return true;
+  const [address = "", prefix, ...rest] = entry.split("/");
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  if (/^\d+$/.test(prefix)) return Number(prefix) <= (family === 4 ? 32 : 128);
+  return family === 4 && isIP(prefix) === 4; // a netmask, 255.255.0.0
+}
+
+function trustProxy(raw: string | undefined): Config["trustProxy"] {
+  const value = raw?.trim() ?? "";
+  if (value === "" || value === "false") return false;
+  if (value === "true") return true;
+  // Fastify no longer honours hop counts (it cannot check the immediate peer with one, so a
+  // client reaching the service directly could choose its own address): a count would silently
+  // trust nobody, so it is refused.
+  if (/^\d+$/.test(value)) {
+    throw new ConfigError(
+      `TRUST_PROXY does not take a hop count ("${value}"): list the load balancer's addresses or CIDRs instead`,
+    );
+  }
+  const entries = value.split(",").map((e) => e.trim());
+  const bad = entries.find((e) => !proxyAddress(e));
+  if (bad !== undefined) {
+    throw new ConfigError(
+      `TRUST_PROXY must be true, false, or a comma-separated list of addresses and CIDRs; "${bad}" is none of these`,
+    );
+  }
+  return entries;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -48,5 +90,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pgConnectTimeoutMs: int(env, "PG_CONNECT_TIMEOUT_MS", 2000, 1),
     sqliteSynchronous: sync,
     shutdownTimeoutMs: int(env, "SHUTDOWN_TIMEOUT_MS", 10000, 0),
+    trustProxy: trustProxy(env.TRUST_PROXY),
   };
 }

@@ -70,6 +70,11 @@ export function validationToApiError(e: AjvError): ApiError {
       const reason = `must be at most ${e.params.limit} characters`;
       return new ApiError("value_not_permitted", `${field}: ${reason}`, { field_name: field, reason });
     }
+    case "maxItems": {
+      const field = fieldPath(e.instancePath) || "body";
+      const reason = `must have at most ${e.params.limit} items`;
+      return new ApiError("value_not_permitted", `${field}: ${reason}`, { field_name: field, reason });
+    }
     default: {
       const field = fieldPath(e.instancePath) || "body";
       const reason = `must satisfy ${e.keyword} ${JSON.stringify(e.params)}`;

@@ -20,13 +20,33 @@ const STATUS_TEXT: Record<string, string> = {
   "503": "Service Unavailable",
 };
 
-function queryParameters(schema: { properties?: Record<string, unknown>; required?: string[] }) {
-  return Object.entries(schema.properties ?? {}).map(([name, s]) => ({
-    name,
-    in: "query",
-    required: schema.required?.includes(name) ?? false,
-    schema: s,
-  }));
+interface JsonSchema {
+  type?: string;
+  properties?: Record<string, JsonSchema>;
+  items?: JsonSchema;
+  required?: string[];
+}
+
+/**
+ * The query parameters of a GET, named as `routes/query.ts` reads them, and as DevRev's spec names
+ * them: an object's fields, and those of an array of objects (one item only), are dotted
+ * parameters (`created_date.after`, `external_identity.issuer`); other arrays are one parameter,
+ * comma-separated (`explode: false`). Free-form objects (`custom_fields`) cannot be sent in a query.
+ */
+function queryParameters(schema: JsonSchema) {
+  const params: Record<string, unknown>[] = [];
+  for (const [name, s] of Object.entries(schema.properties ?? {})) {
+    const fields = s.type === "object" ? s : s.type === "array" && s.items?.type === "object" ? s.items : undefined;
+    if (fields) {
+      for (const [field, fieldSchema] of Object.entries(fields.properties ?? {})) {
+        params.push({ name: `${name}.${field}`, in: "query", required: false, schema: fieldSchema });
+      }
+      continue;
+    }
+    const required = schema.required?.includes(name) ?? false;
+    params.push({ name, in: "query", required, ...(s.type === "array" ? { explode: false } : {}), schema: s });
+  }
+  return params;
 }
 
 export function collectRoutes(app: FastifyInstance): Collected[] {

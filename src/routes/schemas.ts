@@ -13,13 +13,20 @@ const email = { type: "string", maxLength: 320 } as const;
 const issuer = { type: "string", maxLength: 128 } as const;
 const externalId = { type: "string", maxLength: 500 } as const;
 const strArray = { type: "array", items: str } as const;
+/**
+ * Every request array is bounded: list filters become one SQL variable per item (SQLite refuses
+ * more than 32766, PostgreSQL 65535) and long IN/OR chains overflow Kysely's stack.
+ */
+const MAX_ITEMS = 100;
+const arrayOf = <T>(items: T) => ({ type: "array", maxItems: MAX_ITEMS, items }) as const;
+const strList = arrayOf(str);
 const obj = (properties: Record<string, unknown>, required: string[] = []) =>
   ({ type: "object", additionalProperties: false, properties, required }) as const;
 
 // ---- requests -----------------------------------------------------------------------------
 
 const customSchemaSpec = obj({
-  apps: strArray,
+  apps: strList,
   subtype: str,
   tenant_fragment: { type: "boolean" },
   validate_required_fields: { type: "boolean" },
@@ -49,13 +56,13 @@ const dateFilter = obj(
 const unresolvedField = obj({ devrev_field_name: str, external_display_name: str, external_field_name: str });
 
 const updateFields = {
-  availability_modes: { type: "array", items: { type: "integer" } },
+  availability_modes: arrayOf({ type: "integer" }),
   custom_fields: customFields,
   custom_schema_spec: customSchemaSpec,
   display_name: name,
   experience_start_date: str,
   full_name: name,
-  job_history: { type: "array", items: jobHistoryItem },
+  job_history: arrayOf(jobHistoryItem),
   job_title: { type: "string", enum: jobTitles },
   reports_to: str,
 };
@@ -73,15 +80,15 @@ export const requests = {
     ["email", "state"],
   ),
   byId: obj({ id: str }, ["id"]),
-  activate: obj({ groups: strArray, id: str }, ["id"]),
+  activate: obj({ groups: strList, id: str }, ["id"]),
   update: obj(
     {
       ...updateFields,
       id: str,
       staged_info: obj({
-        sync_in_unresolved_fields: { type: "array", items: unresolvedField },
-        sync_out_unresolved_fields: { type: "array", items: unresolvedField },
-        unresolved_fields: strArray,
+        sync_in_unresolved_fields: arrayOf(unresolvedField),
+        sync_out_unresolved_fields: arrayOf(unresolvedField),
+        unresolved_fields: strList,
       }),
     },
     ["id"],
@@ -95,16 +102,16 @@ export const requests = {
     created_date: dateFilter,
     cursor: str,
     custom_fields: customFields,
-    email: strArray,
-    external_identity: { type: "array", items: obj({ id: str, issuer: str }) },
+    email: strList,
+    external_identity: arrayOf(obj({ id: str, issuer: str })),
     limit: { type: "integer" },
     mode: { type: "string", enum: ["after", "before"] },
     modified_date: dateFilter,
-    phone_numbers: strArray,
-    sort_by: strArray,
+    phone_numbers: strList,
+    sort_by: strList,
     staged_info: obj({ is_staged: { type: "boolean" } }),
-    state: { type: "array", items: { type: "string", enum: userStates } },
-    timezone: strArray,
+    state: arrayOf({ type: "string", enum: userStates }),
+    timezone: strList,
   }),
 };
 
