@@ -1,5 +1,7 @@
 // What the load worker is asked to run, and the requests each scenario sends.
+
 import type { RequestSpec } from "autocannon";
+import { devUserDon } from "../src/ids.js";
 
 export const SCENARIOS = ["link", "get", "lookup", "list", "self"] as const;
 export const BASELINES = ["baseline", "baseline-page"] as const;
@@ -37,8 +39,6 @@ export interface LoadResult {
   total: number;
   bytesPerResponse: number;
 }
-
-export const devUserDon = (org: string, id: number) => `don:identity:dvrv-us-1:devo/${org}:devu/${id}`;
 
 export const randomId = ([lo, hi]: [number, number]) => lo + Math.floor(Math.random() * (hi - lo + 1));
 
@@ -91,3 +91,5 @@ export function requestsFor(spec: LoadSpec): RequestSpec[] {
       return [{ method: "GET", path: "/page" }];
   }
 }
+
+export { devUserDon };

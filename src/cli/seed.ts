@@ -1,7 +1,7 @@
 // devusers seed: fills an org with generated dev users and their external identities, fast
 // enough for a million users: large multi-row inserts inside a few big transactions.
 import { loadConfig } from "../config.js";
-import { dialectOf, openDatabase } from "../db/database.js";
+import { dialectOf, openDatabase, sqlitePath } from "../db/database.js";
 import { migrateToLatest } from "../db/migrate.js";
 import { ensureOrg } from "../db/repositories/orgs.js";
 import {
@@ -10,7 +10,6 @@ import {
   type SeedUser,
   type SeedWriter,
   seedCreator,
-  sqliteFilePath,
   sqliteSeedWriter,
 } from "../db/repositories/seed.js";
 import { options, parseOrg, UsageError } from "./args.js";
@@ -93,12 +92,7 @@ export async function seedCommand(argv: string[]): Promise<number> {
     creator = await seedCreator(db.kysely, orgRow.id);
     if (dialectOf(config.databaseUrl) === "sqlite") {
       await db.close();
-      writer = sqliteSeedWriter(
-        sqliteFilePath(config.databaseUrl),
-        orgRow.id,
-        seedIdentities,
-        config.sqliteSynchronous,
-      );
+      writer = sqliteSeedWriter(sqlitePath(config.databaseUrl), orgRow.id, seedIdentities, config.sqliteSynchronous);
     } else {
       writer = kyselySeedWriter(db.kysely, orgRow.id, seedIdentities);
     }

@@ -53,7 +53,8 @@ export function openDatabase(config: DbConfig): Db {
   return dialectOf(config.databaseUrl) === "postgres" ? openPostgres(config) : openSqlite(config);
 }
 
-function sqlitePath(url: string): string {
+/** The file a SQLite DATABASE_URL names: a plain path, `sqlite:path` or `sqlite://path`. */
+export function sqlitePath(url: string): string {
   if (url.startsWith("sqlite://")) return url.slice("sqlite://".length);
   if (url.startsWith("sqlite:")) return url.slice("sqlite:".length);
   return url;

@@ -82,10 +82,15 @@ export class Authenticator {
     this.cache.set(token, claims);
     return claims;
   }
-  async authenticate(header: string | undefined): Promise<Caller> {
+  /** Checks the token itself (signature, expiry, key): no database read once a token is known. */
+  async verifyHeader(header: string | undefined): Promise<{ token: string; claims: TokenClaims }> {
     const token = tokenFromHeader(header);
     assertThat(token, unauthenticated("an Authorization header with a token is required"));
-    const claims = await this.verify(token);
+    return { token, claims: await this.verify(token) };
+  }
+
+  /** Reads the caller's org and row, every time: a deactivated user is refused at once. */
+  async callerFor(claims: TokenClaims): Promise<Caller> {
     let orgId = this.orgIds.get(claims.org);
     if (orgId === undefined) {
       const org = await findOrgBySlug(this.deps.db.kysely, claims.org);

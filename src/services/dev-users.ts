@@ -8,7 +8,7 @@ import {
   managerChain,
   moveReports,
   updateDevUser,
-  updateDevUserReturning,
+  updateDevUserInOrg,
 } from "../db/repositories/dev-users.js";
 import { identitiesOfUsers, moveIdentities } from "../db/repositories/identities.js";
 import { lockOrg } from "../db/repositories/orgs.js";
@@ -216,7 +216,8 @@ async function applyUpdate(
   now: string,
 ): Promise<WireDevUser> {
   const patch = await buildPatch(trx, caller, row, input, now);
-  const updated = await updateDevUserReturning(trx, row.id, patch);
+  const updated = await updateDevUserInOrg(trx, caller.orgId, row.id, patch);
+  assertThat(updated, notFound("dev user"));
   return hydrateOne(trx, caller, updated);
 }
 

@@ -2,7 +2,7 @@
 // race; the checks before the insert only give the loser a precise answer.
 import type { Kysely } from "kysely";
 import { uniqueViolation } from "../db/errors.js";
-import { updateDevUserInOrg, updateDevUserReturning } from "../db/repositories/dev-users.js";
+import { updateDevUserInOrg } from "../db/repositories/dev-users.js";
 import { deleteIdentity, findLinkObstacles, insertIdentity } from "../db/repositories/identities.js";
 import type { Database } from "../db/types.js";
 import { ApiError, assertThat, notFound, valueNotPermitted } from "../errors.js";
@@ -103,10 +103,11 @@ export async function unlinkIdentity(
     const user = await loadUser(trx, caller, input.dev_user, "dev_user");
     const removed = await deleteIdentity(trx, user.id, issuer);
     assertThat(removed > 0, notFound(`identity from issuer "${issuer}"`));
-    const updated = await updateDevUserReturning(trx, user.id, {
+    const updated = await updateDevUserInOrg(trx, caller.orgId, user.id, {
       modified_date: deps.now(),
       modified_by_id: caller.userId,
     });
+    assertThat(updated, notFound("dev user"));
     return hydrateOne(trx, caller, updated);
   });
 }

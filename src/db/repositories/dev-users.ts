@@ -58,15 +58,6 @@ export async function updateDevUserInOrg(
     .executeTakeFirst();
 }
 
-/** Updates and returns the row in one statement. */
-export async function updateDevUserReturning(
-  db: Kysely<Database>,
-  id: number,
-  patch: DevUserPatch,
-): Promise<DevUserRow> {
-  return db.updateTable("dev_users").set(patch).where("id", "=", id).returningAll().executeTakeFirstOrThrow();
-}
-
 /** Points everyone who reported to `fromId` at `toId` (merge), except `toId` itself. */
 export async function moveReports(db: Kysely<Database>, fromId: number, toId: number, mark: DevUserPatch) {
   await db

@@ -100,12 +100,6 @@ function childrenOf(orgId: number, ids: number[], users: SeedUser[], identitiesO
 
 // ---- SQLite -------------------------------------------------------------------------------------
 
-export function sqliteFilePath(url: string): string {
-  if (url.startsWith("sqlite://")) return url.slice("sqlite://".length);
-  if (url.startsWith("sqlite:")) return url.slice("sqlite:".length);
-  return url;
-}
-
 function fsyncPath(path: string): void {
   let fd: number | undefined;
   try {
