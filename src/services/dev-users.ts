@@ -151,7 +151,8 @@ export async function getDevUser(deps: Deps, caller: Caller, id: string): Promis
 
 export async function getSelf(deps: Deps, caller: Caller): Promise<WireDevUser> {
   const db = deps.db.kysely;
-  const row = await findDevUser(db, caller.orgId, caller.userId);
+  // Authentication read this row moments ago, in this request.
+  const row = caller.row ?? (await findDevUser(db, caller.orgId, caller.userId));
   assertThat(row, notFound("dev user"));
   return hydrateOne(db, caller, row);
 }
