@@ -55,7 +55,17 @@ for (const { dialect, skip } of await testDialects())
 
     it("reads dates strictly and keeps them sortable", async () => {
       const id = await create("dates@x.test");
-      for (const bad of ["1", "2026-13-01", "2026-01-01T10:00", "+010000-01-01T00:00:00Z", "yesterday"]) {
+      for (const bad of [
+        "1",
+        "2026-13-01",
+        "2026-02-30",
+        "2026-04-31T00:00Z",
+        "2026-01-01T24:00Z",
+        "2026-01-01T10:60Z",
+        "2026-01-01T10:00",
+        "+010000-01-01T00:00:00Z",
+        "yesterday",
+      ]) {
         const res = await s.http("POST", "/dev-users.update", { body: { id, experience_start_date: bad } });
         assertError(res, 400, "value_not_permitted", { field_name: "experience_start_date" });
         const list = await s.http("POST", "/dev-users.list", {
@@ -70,6 +80,24 @@ for (const { dialect, skip } of await testDialects())
       assert.equal(ok.body.dev_user.experience_start_date, "2020-02-03T02:05:06.000Z");
       const day = await s.http("POST", "/dev-users.update", { body: { id, experience_start_date: "2021-06-01" } });
       assert.equal(day.body.dev_user.experience_start_date, "2021-06-01T00:00:00.000Z");
+    });
+
+    it("merge racing unlinks: no 5xx", async () => {
+      for (let round = 0; round < 15; round++) {
+        const p = await create(`pu${round}@race.test`);
+        const sec = await create(`su${round}@race.test`);
+        await admin.devUsersIdentitiesLink({ dev_user: sec, issuer: "slack", id: `SU${round}` });
+        const [merge, unlink] = await Promise.all([
+          s.http("POST", "/dev-users.merge", { body: { primary_user: p, secondary_user: sec } }),
+          s.http("POST", "/dev-users.identities.unlink", { body: { dev_user: sec, issuer: "slack" } }),
+        ]);
+        assert.equal(merge.status, 200, merge.text);
+        // Unlink first: it succeeds. Merge first: the identity has moved to the primary, so the
+        // secondary holds none from that issuer any more.
+        assert.ok(unlink.status === 200 || unlink.status === 404, `${unlink.status} ${unlink.text}`);
+        const onPrimary = (await get(p)).external_identities.length;
+        assert.equal(onPrimary, unlink.status === 200 ? 0 : 1);
+      }
     });
 
     it("merge racing links: no 5xx, and the outcome is one of the serial orders", async () => {

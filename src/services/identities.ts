@@ -8,7 +8,6 @@ import type { Database } from "../db/types.js";
 import { ApiError, assertThat, notFound, valueNotPermitted } from "../errors.js";
 import { devUserDon, parseDevUserId } from "../ids.js";
 import type { Caller, Deps } from "./context.js";
-import { loadUser } from "./dev-users.js";
 import { hydrateOne } from "./hydrate.js";
 import { requireAdmin } from "./policy.js";
 import type { WireDevUser } from "./wire.js";
@@ -99,15 +98,17 @@ export async function unlinkIdentity(
 ): Promise<WireDevUser> {
   requireAdmin(caller);
   const issuer = nonEmpty(input.issuer, "issuer");
+  const userId = parseDevUserId(input.dev_user, "dev_user", caller.org);
   return deps.db.writes.run(async (trx) => {
-    const user = await loadUser(trx, caller, input.dev_user, "dev_user");
-    const removed = await deleteIdentity(trx, user.id, issuer);
-    assertThat(removed > 0, notFound(`identity from issuer "${issuer}"`));
-    const updated = await updateDevUserInOrg(trx, caller.orgId, user.id, {
+    // The user row first, as link and merge lock it: taking the identity row first would let an
+    // unlink and a merge each hold what the other waits for.
+    const user = await updateDevUserInOrg(trx, caller.orgId, userId, {
       modified_date: deps.now(),
       modified_by_id: caller.userId,
     });
-    assertThat(updated, notFound("dev user"));
-    return hydrateOne(trx, caller, updated);
+    assertThat(user, notFound("dev user"));
+    const removed = await deleteIdentity(trx, user.id, issuer);
+    assertThat(removed > 0, notFound(`identity from issuer "${issuer}"`));
+    return hydrateOne(trx, caller, user);
   });
 }

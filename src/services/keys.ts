@@ -80,11 +80,14 @@ export class KeyRing {
   async verificationKey(kid: string): Promise<CryptoKey | undefined> {
     await this.refresh();
     // A key added since the last load (`keys rotate`, another instance): look again at once, so
-    // its first tokens work everywhere. Concurrent lookups share that one reload, and tokens
-    // with made-up key ids cannot make it happen more than 20 times a second.
-    if (!this.keys.has(kid) && Date.now() - this.lastForced >= FORCED_RELOAD_MS) {
-      this.lastForced = Date.now();
-      await this.refresh(true);
+    // its first tokens work everywhere. Lookups wait for a reload already under way, and tokens
+    // with made-up key ids cannot start one more than 20 times a second.
+    if (!this.keys.has(kid)) {
+      if (this.loading) await this.loading;
+      else if (Date.now() - this.lastForced >= FORCED_RELOAD_MS) {
+        this.lastForced = Date.now();
+        await this.refresh(true);
+      }
     }
     return this.keys.get(kid)?.publicKey;
   }
