@@ -7,9 +7,8 @@ import { decodeProtectedHeader, generateKeyPair, SignJWT } from "jose";
 import { mintToken } from "../src/services/auth.js";
 import { KeyRing } from "../src/services/keys.js";
 import { testDialects } from "./helpers/databases.js";
-import { type Sdk, sdkError, startTestServer, type TestServer } from "./helpers/server.js";
+import { type Sdk, SHADOW, sdkError, startTestServer, type TestServer } from "./helpers/server.js";
 
-const shadow = "shadow" as never;
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
 
 for (const { dialect, skip } of await testDialects())
@@ -109,7 +108,7 @@ for (const { dialect, skip } of await testDialects())
       });
 
       it("answers 401 for a shadow user's token", async () => {
-        const u = (await admin.devUsersCreate({ email: "shadowy@example.com", state: shadow })).data.dev_user;
+        const u = (await admin.devUsersCreate({ email: "shadowy@example.com", state: SHADOW })).data.dev_user;
         // The CLI refuses to mint it; a token signed with the service's own key still gets 401.
         await assert.rejects(s.token("shadowy@example.com"), /is shadow/);
         const signed = await mintToken(new KeyRing(s.running.db.kysely), Number(u.display_id!.slice(5)), s.org, 3600);
@@ -123,17 +122,17 @@ for (const { dialect, skip } of await testDialects())
       let target: string;
       before(async () => {
         member = await s.user("member@example.com", "member");
-        target = (await admin.devUsersCreate({ email: "target@example.com", state: shadow })).data.dev_user.id;
+        target = (await admin.devUsersCreate({ email: "target@example.com", state: SHADOW })).data.dev_user.id;
         await admin.devUsersIdentitiesLink({ dev_user: target, issuer: "slack", id: "T1" });
       });
 
       it("refuses every admin operation to a member with 403 forbidden, and nothing changes", async () => {
-        const other = (await admin.devUsersCreate({ email: "other-target@example.com", state: shadow })).data.dev_user;
+        const other = (await admin.devUsersCreate({ email: "other-target@example.com", state: SHADOW })).data.dev_user;
         const before = await Promise.all([get(target), get(other.id), get(member.id)]);
         const count = (await admin.devUsersListPost({ limit: 100 })).data.dev_users.length;
         const m = member.sdk;
         const calls: [string, () => Promise<unknown>][] = [
-          ["create", () => m.devUsersCreate({ email: "sneaky@example.com", state: shadow })],
+          ["create", () => m.devUsersCreate({ email: "sneaky@example.com", state: SHADOW })],
           ["update other", () => m.devUsersUpdate({ id: target, full_name: "Hacked" })],
           ["activate", () => m.devUsersActivate({ id: target })],
           ["deactivate", () => m.devUsersDeactivate({ id: target })],
@@ -195,7 +194,7 @@ for (const { dialect, skip } of await testDialects())
       });
 
       it("answers 404 for another org's users, by DON or display id, and changes nothing", async () => {
-        const victim = (await admin.devUsersCreate({ email: "victim@example.com", state: shadow })).data.dev_user;
+        const victim = (await admin.devUsersCreate({ email: "victim@example.com", state: SHADOW })).data.dev_user;
         const before = await get(victim.id);
         const calls: [string, () => Promise<unknown>][] = [
           ["get DON", () => acme.devUsersGet({ id: victim.id })],
@@ -218,12 +217,12 @@ for (const { dialect, skip } of await testDialects())
       });
 
       it("lets the same (issuer, id) exist once in each org", async () => {
-        const mine = (await admin.devUsersCreate({ email: "dup-id@example.com", state: shadow })).data.dev_user;
-        const theirs = (await acme.devUsersCreate({ email: "dup-id@example.com", state: shadow })).data.dev_user;
+        const mine = (await admin.devUsersCreate({ email: "dup-id@example.com", state: SHADOW })).data.dev_user;
+        const theirs = (await acme.devUsersCreate({ email: "dup-id@example.com", state: SHADOW })).data.dev_user;
         await admin.devUsersIdentitiesLink({ dev_user: mine.id, issuer: "slack", id: "SHARED" });
         const res = await acme.devUsersIdentitiesLink({ dev_user: theirs.id, issuer: "slack", id: "SHARED" });
         assert.equal(res.status, 200);
-        const again = (await acme.devUsersCreate({ email: "dup-2@example.com", state: shadow })).data.dev_user;
+        const again = (await acme.devUsersCreate({ email: "dup-2@example.com", state: SHADOW })).data.dev_user;
         const err = await sdkError(acme.devUsersIdentitiesLink({ dev_user: again.id, issuer: "slack", id: "SHARED" }));
         assert.equal(err.status, 400);
         assert.equal(err.body.type, "artifact_already_attached_to_a_parent");

@@ -3,9 +3,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { testDialects } from "./helpers/databases.js";
-import { assertError, type HttpResult, type Sdk, startTestServer, type TestServer } from "./helpers/server.js";
-
-const shadow = "shadow" as never;
+import { assertError, type HttpResult, type Sdk, SHADOW, startTestServer, type TestServer } from "./helpers/server.js";
 
 for (const { dialect, skip } of await testDialects())
   describe(`errors [${dialect}]`, { skip }, () => {
@@ -18,7 +16,7 @@ for (const { dialect, skip } of await testDialects())
     before(async () => {
       s = await startTestServer({ dialect });
       admin = s.sdk();
-      target = (await admin.devUsersCreate({ email: "target@example.com", state: shadow })).data.dev_user.id;
+      target = (await admin.devUsersCreate({ email: "target@example.com", state: SHADOW })).data.dev_user.id;
     });
     after(() => s.close());
 
@@ -133,7 +131,7 @@ for (const { dialect, skip } of await testDialects())
         const spec = { apps: ["app"], subtype: "sub", tenant_fragment: true, validate_required_fields: false };
         const created = await admin.devUsersCreate({
           email: "every-field@example.com",
-          state: shadow,
+          state: SHADOW,
           full_name: "Every Field",
           reports_to: target,
           custom_fields: { k: "v" },
@@ -211,7 +209,7 @@ for (const { dialect, skip } of await testDialects())
 
       it("answers long text fields with success or a 400 naming the field, never a 500", async () => {
         const long = randomBytes(4096).toString("base64");
-        const u = (await admin.devUsersCreate({ email: "long-fields@example.com", state: shadow })).data.dev_user.id;
+        const u = (await admin.devUsersCreate({ email: "long-fields@example.com", state: SHADOW })).data.dev_user.id;
         const results: [string, HttpResult][] = [
           [
             "full_name",
@@ -266,7 +264,7 @@ for (const { dialect, skip } of await testDialects())
         await s.http("POST", "/dev-users.update", { raw: "\u0000\u0001" });
         await s.http("GET", "/dev-users.list?limit=%ZZ");
         await s.http("POST", "/dev-users.list", { body: { sort_by: "email:asc" } });
-        const res = await admin.devUsersCreate({ email: "still-alive@example.com", state: shadow });
+        const res = await admin.devUsersCreate({ email: "still-alive@example.com", state: SHADOW });
         assert.equal(res.status, 201);
         assert.equal((await admin.devUsersSelf()).status, 200);
       });

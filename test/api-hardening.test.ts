@@ -5,9 +5,8 @@ import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { ConfigError, loadConfig } from "../src/config.js";
 import { testDialects } from "./helpers/databases.js";
-import { assertError, type HttpResult, type Sdk, startTestServer, type TestServer } from "./helpers/server.js";
+import { assertError, type HttpResult, type Sdk, SHADOW, startTestServer, type TestServer } from "./helpers/server.js";
 
-const shadow = "shadow" as never;
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 /** `n` arrays nested inside one another around a 1. */
 const nested = (n: number) => `${"[".repeat(n)}1${"]".repeat(n)}`;
@@ -49,7 +48,7 @@ for (const { dialect, skip } of await testDialects())
     before(async () => {
       s = await startTestServer({ dialect });
       admin = s.sdk();
-      target = (await admin.devUsersCreate({ email: "target@example.com", state: shadow })).data.dev_user.id;
+      target = (await admin.devUsersCreate({ email: "target@example.com", state: SHADOW })).data.dev_user.id;
     });
     after(() => s.close());
     const customFields = async () =>

@@ -2,15 +2,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { testDialects } from "./helpers/databases.js";
-import { type Sdk, sdkError, startTestServer, type TestServer } from "./helpers/server.js";
-
-const shadow = "shadow" as never;
+import { type Sdk, SHADOW, sdkError, startTestServer, type TestServer } from "./helpers/server.js";
 
 for (const { dialect, skip } of await testDialects())
   describe(`identities [${dialect}]`, { skip }, () => {
     let s: TestServer;
     let admin: Sdk;
-    const create = async (email: string) => (await admin.devUsersCreate({ email, state: shadow })).data.dev_user;
+    const create = async (email: string) => (await admin.devUsersCreate({ email, state: SHADOW })).data.dev_user;
     const get = async (id: string) => (await admin.devUsersGet({ id })).data.dev_user;
     const owners = async (issuer: string, id: string) =>
       (await admin.devUsersListPost({ external_identity: [{ issuer, id }] })).data.dev_users.map((u) => u.id);

@@ -5,9 +5,8 @@ import { execFile } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { testDialects } from "./helpers/databases.js";
-import { assertError, type Sdk, startTestServer, type TestServer } from "./helpers/server.js";
+import { assertError, type Sdk, SHADOW, startTestServer, type TestServer } from "./helpers/server.js";
 
-const shadow = "shadow" as never;
 const run = promisify(execFile);
 const BIN = new URL("../../bin/devusers.js", import.meta.url).pathname;
 
@@ -16,7 +15,7 @@ for (const { dialect, skip } of await testDialects())
     let s: TestServer;
     let admin: Sdk;
     const create = async (email: string) =>
-      (await admin.devUsersCreate({ email, state: shadow })).data.dev_user.id as string;
+      (await admin.devUsersCreate({ email, state: SHADOW })).data.dev_user.id as string;
     const get = async (id: string) => (await s.http("POST", "/dev-users.get", { body: { id } })).body.dev_user;
 
     before(async () => {

@@ -5,10 +5,9 @@ import { after, before, describe, it } from "node:test";
 import type { publicSDK } from "@devrev/typescript-sdk";
 import { setPhoneNumbers } from "../src/db/repositories/dev-users.js";
 import { testDialects } from "./helpers/databases.js";
-import { type Sdk, sdkError, startTestServer, type TestServer } from "./helpers/server.js";
+import { type Sdk, SHADOW, sdkError, startTestServer, type TestServer } from "./helpers/server.js";
 
 type User = publicSDK.DevUser;
-const shadow = "shadow" as never;
 const numeric = (id: string) => Number(id.split("/").pop());
 const ids = (users: { id: string }[]) => users.map((u) => u.id);
 const sorted = (xs: string[]) => [...xs].sort();
@@ -29,7 +28,7 @@ for (const { dialect, skip } of await testDialects())
         const n = String(i).padStart(2, "0");
         const res = await admin.devUsersCreate({
           email: `l${n}@list.test`,
-          state: shadow,
+          state: SHADOW,
           full_name: `F${String(11 - i).padStart(2, "0")}`,
         });
         seeded.push(res.data.dev_user);
@@ -272,7 +271,7 @@ for (const { dialect, skip } of await testDialects())
           cursor = res.data.next_cursor;
           // Insert rows before, among and after the rows still to come.
           for (const name of [`a${round}`, `l05x${round}`, `zz${round}`]) {
-            await admin.devUsersCreate({ email: `${name}@list.test`, state: shadow });
+            await admin.devUsersCreate({ email: `${name}@list.test`, state: SHADOW });
           }
           round++;
         } while (cursor);
@@ -290,7 +289,7 @@ for (const { dialect, skip } of await testDialects())
         const sdk = big.sdk();
         for (let i = 0; i < 110; i += 10) {
           await Promise.all(
-            Array.from({ length: 10 }, (_, j) => sdk.devUsersCreate({ email: `b${i + j}@big.test`, state: shadow })),
+            Array.from({ length: 10 }, (_, j) => sdk.devUsersCreate({ email: `b${i + j}@big.test`, state: SHADOW })),
           );
         }
       });

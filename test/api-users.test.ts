@@ -2,11 +2,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { testDialects } from "./helpers/databases.js";
-import { type Sdk, sdkError, startTestServer, type TestServer } from "./helpers/server.js";
+import { type Sdk, SHADOW, sdkError, startTestServer, type TestServer } from "./helpers/server.js";
 
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const DON = /^don:identity:dvrv-us-1:devo\/default:devu\/(\d+)$/;
-const shadow = "shadow" as never;
 
 for (const { dialect, skip } of await testDialects())
   describe(`users [${dialect}]`, { skip }, () => {
@@ -14,7 +13,7 @@ for (const { dialect, skip } of await testDialects())
     let admin: Sdk;
     let adminId: string;
     const create = async (email: string, extra: Record<string, unknown> = {}) =>
-      (await admin.devUsersCreate({ email, state: shadow, ...extra })).data.dev_user;
+      (await admin.devUsersCreate({ email, state: SHADOW, ...extra })).data.dev_user;
     const get = async (id: string) => (await admin.devUsersGet({ id })).data.dev_user;
 
     before(async () => {
@@ -28,7 +27,7 @@ for (const { dialect, skip } of await testDialects())
       it("answers 201 with the full dev user in DevRev's shape", async () => {
         const res = await admin.devUsersCreate({
           email: "Ada.Lovelace@example.com",
-          state: shadow,
+          state: SHADOW,
           full_name: "Ada Lovelace",
           custom_fields: { tier: "gold" },
         });
@@ -63,7 +62,7 @@ for (const { dialect, skip } of await testDialects())
 
       it("answers 409 conflict for an email already used, compared case-insensitively", async () => {
         await create("grace@example.com");
-        const err = await sdkError(admin.devUsersCreate({ email: "GRACE@Example.COM", state: shadow }));
+        const err = await sdkError(admin.devUsersCreate({ email: "GRACE@Example.COM", state: SHADOW }));
         assert.equal(err.status, 409);
         assert.equal(err.body.type, "conflict");
         const list = await admin.devUsersListPost({ email: ["grace@example.com"] });
@@ -76,7 +75,7 @@ for (const { dialect, skip } of await testDialects())
         assert.equal((u as any).reports_to.id, boss.id);
         assert.equal((u as any).reports_to.type, "dev_user");
         const err = await sdkError(
-          admin.devUsersCreate({ email: "orphan@example.com", state: shadow, reports_to: "DEVU-999999" }),
+          admin.devUsersCreate({ email: "orphan@example.com", state: SHADOW, reports_to: "DEVU-999999" }),
         );
         assert.equal(err.status, 400);
         assert.equal(err.body.type, "value_not_permitted");
@@ -85,7 +84,7 @@ for (const { dialect, skip } of await testDialects())
       });
 
       it("refuses an email that is not an address", async () => {
-        const err = await sdkError(admin.devUsersCreate({ email: "not-an-email", state: shadow }));
+        const err = await sdkError(admin.devUsersCreate({ email: "not-an-email", state: SHADOW }));
         assert.equal(err.status, 400);
         assert.equal(err.body.type, "value_not_permitted");
         assert.equal(err.body.field_name, "email");

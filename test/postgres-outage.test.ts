@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { sql } from "kysely";
 import pg from "pg";
 import { createPgDatabase, skipUnlessPostgres } from "./helpers/databases.js";
-import { startTestServer, type TestServer } from "./helpers/server.js";
+import { SHADOW, startTestServer, type TestServer } from "./helpers/server.js";
 import { type CutMode, startTcpProxy, type TcpProxy } from "./helpers/tcp-proxy.js";
 
 const STATEMENT_MS = 1000;
@@ -85,7 +85,7 @@ describe("PostgreSQL outage", { skip: await skipUnlessPostgres() }, () => {
     await direct.connect();
     locker = new pg.Client({ connectionString: db.url, application_name: "outage-test" });
     await locker.connect();
-    bob = (await s.sdk().devUsersCreate({ email: "bob@outage.test", state: "shadow" as never })).data.dev_user.id;
+    bob = (await s.sdk().devUsersCreate({ email: "bob@outage.test", state: SHADOW })).data.dev_user.id;
   });
   after(async () => {
     await direct?.end();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { sdkError, startTestServer, type TestServer } from "./helpers/server.js";
+import { SHADOW, sdkError, startTestServer, type TestServer } from "./helpers/server.js";
 
 describe("smoke", () => {
   let s: TestServer;
@@ -16,7 +16,7 @@ describe("smoke", () => {
   });
 
   it("links and reports conflicts", async () => {
-    const bob = await s.sdk().devUsersCreate({ email: "bob@example.com", state: "shadow" as never });
+    const bob = await s.sdk().devUsersCreate({ email: "bob@example.com", state: SHADOW });
     const res = await s.sdk().devUsersIdentitiesLink({ dev_user: bob.data.dev_user.id, issuer: "slack", id: "U1" });
     assert.deepEqual(res.data.dev_user.external_identities, [{ issuer: "slack", id: "U1", is_verified: false }]);
     const err = await sdkError(s.sdk().devUsersIdentitiesLink({ dev_user: "DEVU-1", issuer: "slack", id: "U1" }));

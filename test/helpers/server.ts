@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { client } from "@devrev/typescript-sdk";
+import { client, publicSDK } from "@devrev/typescript-sdk";
 import { type Config, loadConfig } from "../../src/config.js";
 import { type Running, startServer } from "../../src/server.js";
 import { issueToken, setRole } from "../../src/services/admin.js";
@@ -13,6 +13,9 @@ import { KeyRing } from "../../src/services/keys.js";
 import { createPgDatabase, type TestDialect } from "./databases.js";
 
 export type Sdk = ReturnType<typeof client.setup>;
+
+/** The one state dev-users.create takes, as the SDK spells it. */
+export const SHADOW = publicSDK.DevUsersCreateRequestStateEnumValue.Shadow;
 
 export interface HttpResult {
   status: number;
@@ -115,7 +118,7 @@ export async function startTestServer(opts: StartOptions = {}): Promise<TestServ
     setRole: (email, role, o) => setRole(deps, { email, org: o ?? org, role }),
     user: async (email, role = "member") => {
       const admin = sdk();
-      const created = await admin.devUsersCreate({ email, state: "shadow" as never });
+      const created = await admin.devUsersCreate({ email, state: SHADOW });
       const id = created.data.dev_user.id;
       await admin.devUsersActivate({ id });
       if (role === "admin") await setRole(deps, { email, org, role });
