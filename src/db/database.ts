@@ -23,6 +23,12 @@ export interface Db {
   dialect: Dialect;
   /** Where services run their write transactions (group commit on SQLite). */
   writes: Writes;
+  /**
+   * A number that changes whenever the stored data may have changed, by this process or another,
+   * or undefined where there is no cheap way to know (PostgreSQL: other instances write too).
+   * Anything read while it held one value is still current for as long as it holds that value.
+   */
+  dataVersion(): number | undefined;
   /** Connections in use and idle (PostgreSQL); SQLite has one. */
   poolStats(): { total: number; idle: number; waiting: number };
   close(): Promise<void>;
@@ -70,11 +76,27 @@ function openSqlite(config: DbConfig): Db {
   conn.pragma(`synchronous = ${config.sqliteSynchronous}`);
   conn.pragma("busy_timeout = 5000");
   conn.pragma("foreign_keys = ON");
-  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(conn) }) });
+  // Our own statements that may write bump `local`; SQLite's data_version moves when another
+  // connection (the CLI, a second process) commits. Together they change on every change.
+  let local = 0;
+  const otherWriters = conn.prepare("pragma data_version").pluck();
+  let seen = otherWriters.get();
+  const dataVersion = () => {
+    const v = otherWriters.get();
+    if (v !== seen) {
+      seen = v;
+      local++;
+    }
+    return local;
+  };
+  const kysely = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: cachingStatements(conn, () => local++) }),
+  });
   return {
     kysely,
     dialect: "sqlite",
     writes: groupCommit(kysely),
+    dataVersion,
     poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
     close: () => kysely.destroy(),
   };
@@ -84,19 +106,25 @@ function openSqlite(config: DbConfig): Db {
  * Kysely prepares every query anew; compiling SQL in SQLite costs more than running these small
  * indexed queries. Statements are reused by their text (the set is bounded: queries are built
  * from a fixed set of shapes).
+ *
+ * Kysely prepares each statement just before running it, so `onWrite` runs as any statement that
+ * is not a plain SELECT is about to run. Transaction control (BEGIN, RELEASE, COMMIT) counts too:
+ * SQLite calls it read-only, but it is what makes the writes visible.
  */
-function cachingStatements(conn: SQLite.Database): SqliteDatabase {
-  const cache = new Map<string, SQLite.Statement>();
+function cachingStatements(conn: SQLite.Database, onWrite: () => void): SqliteDatabase {
+  const cache = new Map<string, { stmt: SQLite.Statement; writes: boolean }>();
   return {
     close: () => conn.close(),
     prepare: (sql: string) => {
-      let stmt = cache.get(sql);
-      if (!stmt) {
+      let entry = cache.get(sql);
+      if (!entry) {
         if (cache.size >= 1000) cache.clear();
-        stmt = conn.prepare(sql);
-        cache.set(sql, stmt);
+        const stmt = conn.prepare(sql);
+        entry = { stmt, writes: !(stmt.readonly && /^\s*select\b/i.test(sql)) };
+        cache.set(sql, entry);
       }
-      return stmt as unknown as SqliteStatement;
+      if (entry.writes) onWrite();
+      return entry.stmt as unknown as SqliteStatement;
     },
   };
 }
@@ -121,6 +149,7 @@ function openPostgres(config: DbConfig): Db {
     kysely,
     dialect: "postgres",
     writes: transactionPerWrite(kysely),
+    dataVersion: () => undefined,
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: () => kysely.destroy(),
   };

@@ -1,10 +1,11 @@
 // Tokens: EdDSA JWTs this service signs. A token names a user and an org; the user's state and
-// role are read fresh on every request, so deactivation and role changes take effect at once.
+// role are current on every request, so deactivation and role changes take effect at once: the
+// row is read again, or reused only while the database reports no write since it was read.
 import { decodeProtectedHeader, jwtVerify, SignJWT } from "jose";
 import { findDevUser } from "../db/repositories/dev-users.js";
 import { findOrgBySlug } from "../db/repositories/orgs.js";
 import { assertThat, unauthenticated } from "../errors.js";
-import type { Caller, Deps } from "./context.js";
+import { type Caller, CallerMemo, type Deps } from "./context.js";
 import { ALG, type KeyRing } from "./keys.js";
 
 export interface TokenClaims {
@@ -43,6 +44,8 @@ export class Authenticator {
   private cache = new Map<string, TokenClaims>();
   /** Org ids never change once made, so a slug is looked up once per process. */
   private orgIds = new Map<string, number>();
+  /** By user id; only where the database has a data version (SQLite). */
+  private memos = new Map<number, CallerMemo>();
 
   constructor(
     private readonly deps: Deps,
@@ -89,7 +92,10 @@ export class Authenticator {
     return { token, claims: await this.verify(token) };
   }
 
-  /** Reads the caller's org and row, every time: a deactivated user is refused at once. */
+  /**
+   * The caller's org and current row: a deactivated user is refused at once. The row is read
+   * again unless nothing has been written since it was last read.
+   */
   async callerFor(claims: TokenClaims): Promise<Caller> {
     let orgId = this.orgIds.get(claims.org);
     if (orgId === undefined) {
@@ -98,8 +104,22 @@ export class Authenticator {
       orgId = org.id;
       this.orgIds.set(claims.org, orgId);
     }
-    const user = await findDevUser(this.deps.db.kysely, orgId, claims.sub);
-    assertThat(user && user.state === "active", unauthenticated("the token's user is not active"));
-    return { userId: user.id, orgId, org: claims.org, role: user.role === "admin" ? "admin" : "member", row: user };
+    // Taken before the read: a write that lands while it is under way leaves this memo stale
+    // from the start, never current.
+    const version = this.deps.db.dataVersion();
+    let memo = version === undefined ? undefined : this.memos.get(claims.sub);
+    let user = memo && memo.version === version && memo.row.org_id === orgId ? memo.row : undefined;
+    if (!user) {
+      user = await findDevUser(this.deps.db.kysely, orgId, claims.sub);
+      assertThat(user && user.state === "active", unauthenticated("the token's user is not active"));
+      memo = undefined;
+      if (version !== undefined) {
+        memo = new CallerMemo(this.deps.db, version, user);
+        if (this.memos.size >= CACHE_MAX) this.memos.clear();
+        this.memos.set(claims.sub, memo);
+      }
+    }
+    const role = user.role === "admin" ? "admin" : "member";
+    return { userId: user.id, orgId, org: claims.org, role, row: user, memo };
   }
 }

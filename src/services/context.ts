@@ -1,5 +1,5 @@
 import type { Db } from "../db/database.js";
-import type { DevUserRow } from "../db/types.js";
+import type { DevUserRow, IdentityRow } from "../db/types.js";
 
 /** Who is calling: read from a verified token and a fresh look at the user row. */
 export interface Caller {
@@ -9,6 +9,26 @@ export interface Caller {
   role: "admin" | "member";
   /** The caller's row as read when the request was authenticated: saves a query in hydrate. */
   row?: DevUserRow;
+  /** What is remembered about the caller between requests, where the database can tell. */
+  memo?: CallerMemo;
+}
+
+/**
+ * The caller's row, and its identities once read, kept across requests for as long as the
+ * database's data version holds: any write, by this process or another, ends it.
+ */
+export class CallerMemo {
+  identities?: IdentityRow[];
+
+  constructor(
+    private readonly db: Db,
+    readonly version: number,
+    readonly row: DevUserRow,
+  ) {}
+
+  get current(): boolean {
+    return this.db.dataVersion() === this.version;
+  }
 }
 
 /** What every service needs: the database, and a clock tests can pin. */

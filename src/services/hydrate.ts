@@ -19,10 +19,13 @@ export async function hydrate(db: Kysely<Database>, caller: Caller, rows: DevUse
       if (ref !== null && !byId.has(ref)) wanted.add(ref);
     }
   }
+  // The caller's identities, when remembered and nothing has been written since.
+  const memo = caller.memo;
+  const known = memo?.identities && memo.current ? memo.identities : undefined;
   const [identities, related] = await Promise.all([
     identitiesOfUsers(
       db,
-      rows.map((r) => r.id),
+      rows.flatMap((r) => (known && r.id === caller.userId ? [] : [r.id])),
     ),
     wanted.size > 0 ? findDevUsers(db, orgId, [...wanted]) : [],
   ]);
@@ -32,6 +35,11 @@ export async function hydrate(db: Kysely<Database>, caller: Caller, rows: DevUse
     const list = grouped.get(i.dev_user_id);
     if (list) list.push(i);
     else grouped.set(i.dev_user_id, [i]);
+  }
+  if (known) grouped.set(caller.userId, known);
+  else if (memo && rows.some((r) => r.id === caller.userId) && memo.current) {
+    // Still current after the read, so what it read belongs to the memo's version.
+    memo.identities = grouped.get(caller.userId) ?? [];
   }
   return rows.map((r) => toWireDevUser(org, r, grouped.get(r.id) ?? [], byId));
 }
