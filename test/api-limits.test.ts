@@ -77,7 +77,7 @@ for (const { dialect, skip } of await testDialects())
 
     it("answers 500 internal_error with a reference_id when the database is gone", async () => {
       assert.equal((await s.http("GET", "/dev-users.self")).status, 200);
-      await s.running.db.kysely.destroy();
+      await s.running.db.close();
       const ids = new Set<string>();
       for (const [method, path] of [
         ["GET", "/dev-users.self"],

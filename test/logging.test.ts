@@ -38,7 +38,7 @@ describe("logging", () => {
     const ok = await service.app.inject({ method: "GET", url: "/dev-users.self", headers: { authorization: token } });
     assert.equal(ok.statusCode, 200);
 
-    await db.kysely.destroy(); // every query now throws an unexpected error
+    await db.close(); // every query now throws an unexpected error
     const res = await service.app.inject({ method: "GET", url: "/dev-users.self", headers: { authorization: token } });
     assert.equal(res.statusCode, 500);
     const body = res.json();

@@ -13,6 +13,7 @@ import {
 } from "kysely";
 import type PgModule from "pg";
 import type { Config } from "../config.js";
+import { type DirectReader, registerDirectReader } from "./reads.js";
 import type { Database } from "./types.js";
 import { groupCommit, transactionPerWrite, type Writes } from "./writes.js";
 
@@ -76,10 +77,15 @@ function openSqlite(config: DbConfig): Db {
   conn.pragma(`synchronous = ${config.sqliteSynchronous}`);
   conn.pragma("busy_timeout = 5000");
   conn.pragma("foreign_keys = ON");
+  // A second, read-only connection for reads outside transactions (src/db/reads.ts). WAL shows
+  // it the last commit and never what an open group commit has written so far.
+  const reader = path === ":memory:" ? undefined : new SQLite(path, { readonly: true });
+  reader?.pragma("busy_timeout = 5000");
   // Our own statements that may write bump `local`; SQLite's data_version moves when another
-  // connection (the CLI, a second process) commits. Together they change on every change.
+  // connection (our writer seen from the reader, the CLI, a second process) commits. Together they
+  // change on every change.
   let local = 0;
-  const otherWriters = conn.prepare("pragma data_version").pluck();
+  const otherWriters = (reader ?? conn).prepare("pragma data_version").pluck();
   let seen = otherWriters.get();
   const dataVersion = () => {
     const v = otherWriters.get();
@@ -92,13 +98,17 @@ function openSqlite(config: DbConfig): Db {
   const kysely = new Kysely<Database>({
     dialect: new SqliteDialect({ database: cachingStatements(conn, () => local++) }),
   });
+  if (reader) registerDirectReader(kysely, directReader(reader));
   return {
     kysely,
     dialect: "sqlite",
     writes: groupCommit(kysely),
     dataVersion,
     poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
-    close: () => kysely.destroy(),
+    close: async () => {
+      await kysely.destroy();
+      reader?.close();
+    },
   };
 }
 
@@ -125,6 +135,21 @@ function cachingStatements(conn: SQLite.Database, onWrite: () => void): SqliteDa
       }
       if (entry.writes) onWrite();
       return entry.stmt as unknown as SqliteStatement;
+    },
+  };
+}
+
+function directReader(conn: SQLite.Database): DirectReader {
+  const statements = new Map<string, SQLite.Statement>();
+  return {
+    all(sql, parameters) {
+      let stmt = statements.get(sql);
+      if (!stmt) {
+        if (statements.size >= 1000) statements.clear();
+        stmt = conn.prepare(sql);
+        statements.set(sql, stmt);
+      }
+      return stmt.all(parameters);
     },
   };
 }

@@ -1,15 +1,20 @@
 import type { Expression, ExpressionBuilder, Kysely, SqlBool } from "kysely";
+import { preparedRead, readAll, readFirst } from "../reads.js";
 import type { Database, DevUserPatch, DevUserRow, NewDevUser } from "../types.js";
 
 type Eb = ExpressionBuilder<Database, "dev_users">;
 
-export async function findDevUser(db: Kysely<Database>, orgId: number, id: number): Promise<DevUserRow | undefined> {
-  return db.selectFrom("dev_users").selectAll().where("id", "=", id).where("org_id", "=", orgId).executeTakeFirst();
+const devUserById = preparedRead((db, orgId: number, id: number) =>
+  db.selectFrom("dev_users").selectAll().where("id", "=", id).where("org_id", "=", orgId),
+);
+
+export function findDevUser(db: Kysely<Database>, orgId: number, id: number): Promise<DevUserRow | undefined> {
+  return devUserById.first(db, orgId, id);
 }
 
 export async function findDevUsers(db: Kysely<Database>, orgId: number, ids: number[]): Promise<DevUserRow[]> {
   if (ids.length === 0) return [];
-  return db.selectFrom("dev_users").selectAll().where("org_id", "=", orgId).where("id", "in", ids).execute();
+  return readAll(db, db.selectFrom("dev_users").selectAll().where("org_id", "=", orgId).where("id", "in", ids));
 }
 
 export async function findDevUserByEmail(
@@ -17,12 +22,10 @@ export async function findDevUserByEmail(
   orgId: number,
   email: string,
 ): Promise<DevUserRow | undefined> {
-  return db
-    .selectFrom("dev_users")
-    .selectAll()
-    .where("org_id", "=", orgId)
-    .where("email_lower", "=", email.toLowerCase())
-    .executeTakeFirst();
+  return readFirst(
+    db,
+    db.selectFrom("dev_users").selectAll().where("org_id", "=", orgId).where("email_lower", "=", email.toLowerCase()),
+  );
 }
 
 export async function countDevUsers(db: Kysely<Database>, orgId: number): Promise<number> {
@@ -235,8 +238,7 @@ export async function listDevUsers(db: Kysely<Database>, q: ListQuery): Promise<
     const desc = q.direction === "after" ? key.desc : !key.desc;
     query = query.orderBy(`dev_users.${key.column}`, desc ? "desc" : "asc");
   }
-  const rows = await query.limit(q.limit + 1).execute();
-  return rows;
+  return readAll(db, query.limit(q.limit + 1));
 }
 
 /** Whether any row lies beyond `boundary` in `direction` (for prev_cursor / next_cursor). */
@@ -244,11 +246,13 @@ export async function anyBeyond(
   db: Kysely<Database>,
   q: Omit<ListQuery, "limit"> & { boundary: (string | number)[] },
 ): Promise<boolean> {
-  const row = await db
-    .selectFrom("dev_users")
-    .select("dev_users.id")
-    .where((eb) => eb.and([filterExpr(eb, q.orgId, q.filter), keysetExpr(eb, q.sort, q.boundary, q.direction)]))
-    .limit(1)
-    .executeTakeFirst();
+  const row = await readFirst(
+    db,
+    db
+      .selectFrom("dev_users")
+      .select("dev_users.id")
+      .where((eb) => eb.and([filterExpr(eb, q.orgId, q.filter), keysetExpr(eb, q.sort, q.boundary, q.direction)]))
+      .limit(1),
+  );
   return row !== undefined;
 }

@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import { preparedRead, readAll } from "../reads.js";
 import type { Database, IdentityRow } from "../types.js";
 
 /**
@@ -47,14 +48,17 @@ export async function deleteIdentity(db: Kysely<Database>, devUserId: number, is
   return Number(res.numDeletedRows);
 }
 
+const identitiesOfUser = preparedRead((db, devUserId: number) =>
+  db.selectFrom("external_identities").selectAll().where("dev_user_id", "=", devUserId).orderBy("id"),
+);
+
 export async function identitiesOfUsers(db: Kysely<Database>, devUserIds: number[]): Promise<IdentityRow[]> {
   if (devUserIds.length === 0) return [];
-  return db
-    .selectFrom("external_identities")
-    .selectAll()
-    .where("dev_user_id", "in", devUserIds)
-    .orderBy("id")
-    .execute();
+  if (devUserIds.length === 1) return identitiesOfUser.all(db, devUserIds[0]!);
+  return readAll(
+    db,
+    db.selectFrom("external_identities").selectAll().where("dev_user_id", "in", devUserIds).orderBy("id"),
+  );
 }
 
 export async function moveIdentities(db: Kysely<Database>, fromUserId: number, toUserId: number): Promise<void> {
@@ -76,11 +80,13 @@ export async function ownersOfIdentities(
   pairs: { issuer: string; id: string }[],
 ): Promise<number[]> {
   if (pairs.length === 0) return [];
-  const rows = await db
-    .selectFrom("external_identities")
-    .select("dev_user_id")
-    .where("org_id", "=", orgId)
-    .where((eb) => eb.or(pairs.map((p) => eb.and([eb("issuer", "=", p.issuer), eb("external_id", "=", p.id)]))))
-    .execute();
+  const rows = await readAll(
+    db,
+    db
+      .selectFrom("external_identities")
+      .select("dev_user_id")
+      .where("org_id", "=", orgId)
+      .where((eb) => eb.or(pairs.map((p) => eb.and([eb("issuer", "=", p.issuer), eb("external_id", "=", p.id)])))),
+  );
   return [...new Set(rows.map((r) => r.dev_user_id))];
 }
