@@ -30,6 +30,11 @@ export interface Db {
    * Anything read while it held one value is still current for as long as it holds that value.
    */
   dataVersion(): number | undefined;
+  /**
+   * dataVersion() as of its last call, moved on by this process's writes since: no I/O. Within a
+   * request that began with dataVersion(), it tells whether the request itself has written.
+   */
+  lastDataVersion(): number | undefined;
   /** Connections in use and idle (PostgreSQL); SQLite has one. */
   poolStats(): { total: number; idle: number; waiting: number };
   close(): Promise<void>;
@@ -104,6 +109,7 @@ function openSqlite(config: DbConfig): Db {
     dialect: "sqlite",
     writes: groupCommit(kysely),
     dataVersion,
+    lastDataVersion: () => local,
     poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
     close: async () => {
       await kysely.destroy();
@@ -198,6 +204,7 @@ function openPostgres(config: DbConfig): Db {
     dialect: "postgres",
     writes: transactionPerWrite(kysely),
     dataVersion: () => undefined,
+    lastDataVersion: () => undefined,
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: () => kysely.destroy(),
   };

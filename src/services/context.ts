@@ -15,7 +15,9 @@ export interface Caller {
 
 /**
  * The caller's row, and its identities once read, kept across requests for as long as the
- * database's data version holds: any write, by this process or another, ends it.
+ * database's data version holds: any write, by this process or another, ends it. Authentication
+ * checks the version at the start of every request; within the request, `current` only asks
+ * whether the request has written since (no I/O).
  */
 export class CallerMemo {
   identities?: IdentityRow[];
@@ -27,7 +29,7 @@ export class CallerMemo {
   ) {}
 
   get current(): boolean {
-    return this.db.dataVersion() === this.version;
+    return this.db.lastDataVersion() === this.version;
   }
 }
 
