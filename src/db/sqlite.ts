@@ -1,0 +1,168 @@
+// SQLite through better-sqlite3: one writing connection behind group commit (src/db/writes.ts),
+// and a read-only one for reads outside transactions (src/db/reads.ts).
+import { closeSync, mkdirSync, openSync, readSync } from "node:fs";
+import { dirname } from "node:path";
+import SQLite from "better-sqlite3";
+import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement } from "kysely";
+import type { Db, DbConfig } from "./database.js";
+import { type DirectReader, registerDirectReader } from "./reads.js";
+import type { Database } from "./types.js";
+import { groupCommit } from "./writes.js";
+
+/** The file a SQLite DATABASE_URL names: a plain path, `sqlite:path` or `sqlite://path`. */
+export function sqlitePath(url: string): string {
+  if (url.startsWith("sqlite://")) return url.slice("sqlite://".length);
+  if (url.startsWith("sqlite:")) return url.slice("sqlite:".length);
+  return url;
+}
+
+export function openSqlite(config: DbConfig): Db {
+  const path = sqlitePath(config.databaseUrl);
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const conn = new SQLite(path);
+  // WAL lets readers run beside the writer; synchronous decides what a commit survives
+  // (FULL: power loss and OS crash; NORMAL: a process crash). See README "Durability".
+  conn.pragma("journal_mode = WAL");
+  conn.pragma(`synchronous = ${config.sqliteSynchronous}`);
+  conn.pragma("busy_timeout = 5000");
+  conn.pragma("foreign_keys = ON");
+  // A second, read-only connection for reads outside transactions (src/db/reads.ts). WAL shows
+  // it the last commit and never what an open group commit has written so far.
+  const reader = path === ":memory:" ? undefined : new SQLite(path, { readonly: true });
+  reader?.pragma("busy_timeout = 5000");
+  // Our own statements that may write bump `local`, and so does any commit seen in the WAL (our
+  // writer's, the CLI's, a second process's). Together they change on every change.
+  let local = 0;
+  const commits = commitWatch(path, reader ?? conn);
+  const dataVersion = () => {
+    if (commits.changed()) local++;
+    return local;
+  };
+  const kysely = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: cachingStatements(conn, () => local++) }),
+  });
+  if (reader) registerDirectReader(kysely, directReader(reader));
+  return {
+    kysely,
+    dialect: "sqlite",
+    writes: groupCommit(kysely),
+    dataVersion,
+    lastDataVersion: () => local,
+    poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
+    close: async () => {
+      await kysely.destroy();
+      reader?.close();
+      commits.close();
+    },
+  };
+}
+
+/**
+ * Kysely prepares every query anew; compiling SQL in SQLite costs more than running these small
+ * indexed queries. Statements are reused by their text (the set is bounded: queries are built
+ * from a fixed set of shapes).
+ *
+ * Kysely prepares each statement just before running it, so `onWrite` runs as any statement that
+ * is not a plain SELECT is about to run. Transaction control (BEGIN, RELEASE, COMMIT) counts too:
+ * SQLite calls it read-only, but it is what makes the writes visible.
+ */
+function cachingStatements(conn: SQLite.Database, onWrite: () => void): SqliteDatabase {
+  const cache = new Map<string, { stmt: SQLite.Statement; writes: boolean }>();
+  return {
+    close: () => conn.close(),
+    prepare: (sql: string) => {
+      let entry = cache.get(sql);
+      if (!entry) {
+        if (cache.size >= 1000) cache.clear();
+        const stmt = conn.prepare(sql);
+        entry = { stmt, writes: !(stmt.readonly && /^\s*select\b/i.test(sql)) };
+        cache.set(sql, entry);
+      }
+      if (entry.writes) onWrite();
+      return entry.stmt as unknown as SqliteStatement;
+    },
+  };
+}
+
+/**
+ * Whether any connection has committed since the last call. Every commit rewrites the WAL-index
+ * header at the start of the -shm file (https://www.sqlite.org/walformat.html, section 2.1), so
+ * one pread of its 48 bytes, compared with the last ones seen, tells. PRAGMA data_version tells
+ * the same through a read transaction, whose locks cost three times as much on every request; it
+ * stays the answer where there is no -shm file (an in-memory database).
+ */
+function commitWatch(path: string, conn: SQLite.Database): { changed: () => boolean; close: () => void } {
+  const version = conn.prepare("pragma data_version").pluck();
+  let last = version.get(); // a first read transaction: it creates the -shm file
+  let fd: number | undefined;
+  try {
+    if (path !== ":memory:") fd = openSync(`${path}-shm`, "r");
+  } catch {
+    fd = undefined;
+  }
+  if (fd === undefined) {
+    return {
+      changed: () => {
+        const v = version.get();
+        const changed = v !== last;
+        last = v;
+        return changed;
+      },
+      close: () => {},
+    };
+  }
+  let shm: number | undefined = fd;
+  const header = Buffer.alloc(48);
+  const seen = Buffer.alloc(48);
+  const changed = () => {
+    if (shm === undefined) return true;
+    const n = readSync(shm, header, 0, 48, 0);
+    const moved = n !== 48 || !header.equals(seen);
+    header.copy(seen);
+    return moved;
+  };
+  changed();
+  const close = () => {
+    if (shm !== undefined) closeSync(shm);
+    shm = undefined;
+  };
+  return { changed, close };
+}
+
+function directReader(conn: SQLite.Database): DirectReader {
+  const statements = new Map<string, { stmt: SQLite.Statement; row: (values: unknown[]) => unknown; width: number }>();
+  return {
+    all(sql, parameters) {
+      let entry = statements.get(sql);
+      if (!entry) {
+        if (statements.size >= 1000) statements.clear();
+        const stmt = conn.prepare(sql);
+        const columns = stmt.columns().map((c) => c.name);
+        stmt.raw(true);
+        entry = { stmt, row: rowBuilder(columns), width: columns.length };
+        statements.set(sql, entry);
+      }
+      const rows = entry.stmt.all(parameters) as unknown[][];
+      // A migration run by another process can change what `select *` returns.
+      if (rows.length > 0 && rows[0]!.length !== entry.width) {
+        entry.stmt.raw(false);
+        const columns = entry.stmt.columns().map((c) => c.name);
+        entry.stmt.raw(true);
+        entry.row = rowBuilder(columns);
+        entry.width = columns.length;
+      }
+      return rows.map(entry.row);
+    },
+  };
+}
+
+/**
+ * better-sqlite3 builds each row object through V8's C++ API, a property at a time: half the time
+ * of a 50-user page. Rows read as arrays and turned into objects by a function made for the
+ * statement's columns cost half as much. The names come from SQLite's own description of our
+ * statements, quoted as JSON string literals.
+ */
+function rowBuilder(columns: string[]): (values: unknown[]) => unknown {
+  const fields = columns.map((name, i) => `${JSON.stringify(name)}: v[${i}]`).join(", ");
+  return new Function("v", `return { ${fields} };`) as (values: unknown[]) => unknown;
+}
