@@ -1,6 +1,6 @@
 // How a write transaction reaches the disk. Services hand over a unit of work and get its
 // result once its commit is durable; they never know whether it shared that commit.
-import { type Kysely, sql } from "kysely";
+import { CompiledQuery, type Kysely } from "kysely";
 import type { Database } from "./types.js";
 
 export type Work<T> = (trx: Kysely<Database>) => Promise<T>;
@@ -13,6 +13,14 @@ export interface Writes {
 export function transactionPerWrite(db: Kysely<Database>): Writes {
   return { run: (work) => db.transaction().execute((trx) => work(trx)) };
 }
+
+// Compiled once: these run for every unit of work.
+const BEGIN = CompiledQuery.raw("begin immediate");
+const SAVEPOINT = CompiledQuery.raw("savepoint unit");
+const RELEASE = CompiledQuery.raw("release unit");
+const ROLLBACK_TO = CompiledQuery.raw("rollback to unit");
+const COMMIT = CompiledQuery.raw("commit");
+const ROLLBACK = CompiledQuery.raw("rollback");
 
 interface Job {
   work: Work<unknown>;
@@ -36,27 +44,27 @@ export function groupCommit(db: Kysely<Database>, maxBatch = 256): Writes {
       await db.connection().execute(async (conn) => {
         // IMMEDIATE takes the write lock up front: a deferred BEGIN that reads first and then
         // writes is refused at once (SQLITE_BUSY) when another process, such as the CLI, holds it.
-        await sql`begin immediate`.execute(conn);
+        await conn.executeQuery(BEGIN);
         try {
           for (const job of batch) {
-            await sql`savepoint unit`.execute(conn);
+            await conn.executeQuery(SAVEPOINT);
             try {
               const value = await job.work(conn);
-              await sql`release unit`.execute(conn);
+              await conn.executeQuery(RELEASE);
               outcomes.push({ ok: true, value });
             } catch (err) {
               // If the failure already ended the transaction (disk full, I/O error), there is no
               // savepoint to go back to: fail the whole batch with the unit's own error.
-              await sql`rollback to unit`.execute(conn).catch(() => {
+              await conn.executeQuery(ROLLBACK_TO).catch(() => {
                 throw err;
               });
-              await sql`release unit`.execute(conn);
+              await conn.executeQuery(RELEASE);
               outcomes.push({ ok: false, value: err });
             }
           }
-          await sql`commit`.execute(conn);
+          await conn.executeQuery(COMMIT);
         } catch (err) {
-          await sql`rollback`.execute(conn).catch(() => {});
+          await conn.executeQuery(ROLLBACK).catch(() => {});
           throw err;
         }
       });

@@ -88,7 +88,7 @@ export class Authenticator {
   /** Checks the token itself (signature, expiry, key): no database read once a token is known. */
   async verifyHeader(header: string | undefined): Promise<{ token: string; claims: TokenClaims }> {
     const token = tokenFromHeader(header);
-    assertThat(token, unauthenticated("an Authorization header with a token is required"));
+    assertThat(token, () => unauthenticated("an Authorization header with a token is required"));
     return { token, claims: await this.verify(token) };
   }
 
@@ -111,7 +111,7 @@ export class Authenticator {
     let user = memo && memo.version === version && memo.row.org_id === orgId ? memo.row : undefined;
     if (!user) {
       user = await findDevUser(this.deps.db.kysely, orgId, claims.sub);
-      assertThat(user && user.state === "active", unauthenticated("the token's user is not active"));
+      assertThat(user && user.state === "active", () => unauthenticated("the token's user is not active"));
       memo = undefined;
       if (version !== undefined) {
         memo = new CallerMemo(this.deps.db, version, user);

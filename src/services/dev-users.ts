@@ -52,7 +52,7 @@ const MAX_CHAIN = 1000;
 
 export async function loadUser(db: Kysely<Database>, caller: Caller, id: string, field: string): Promise<DevUserRow> {
   const row = await findDevUser(db, caller.orgId, parseDevUserId(id, field, caller.org));
-  assertThat(row, notFound("dev user"));
+  assertThat(row, () => notFound("dev user"));
   return row;
 }
 
@@ -153,7 +153,7 @@ export async function getSelf(deps: Deps, caller: Caller): Promise<WireDevUser> 
   const db = deps.db.kysely;
   // Authentication read this row moments ago, in this request.
   const row = caller.row ?? (await findDevUser(db, caller.orgId, caller.userId));
-  assertThat(row, notFound("dev user"));
+  assertThat(row, () => notFound("dev user"));
   return hydrateOne(db, caller, row);
 }
 
@@ -204,7 +204,7 @@ export async function updateDevUserById(deps: Deps, caller: Caller, input: Updat
 export async function updateSelf(deps: Deps, caller: Caller, input: UpdateFields): Promise<WireDevUser> {
   return deps.db.writes.run(async (trx) => {
     const row = await findDevUser(trx, caller.orgId, caller.userId);
-    assertThat(row, notFound("dev user"));
+    assertThat(row, () => notFound("dev user"));
     return applyUpdate(trx, caller, row, input, deps.now());
   });
 }
@@ -218,7 +218,7 @@ async function applyUpdate(
 ): Promise<WireDevUser> {
   const patch = await buildPatch(trx, caller, row, input, now);
   const updated = await updateDevUserInOrg(trx, caller.orgId, row.id, patch);
-  assertThat(updated, notFound("dev user"));
+  assertThat(updated, () => notFound("dev user"));
   return hydrateOne(trx, caller, updated);
 }
 

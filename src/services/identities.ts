@@ -2,7 +2,7 @@
 // race; the checks before the insert only give the loser a precise answer.
 import type { Kysely } from "kysely";
 import { uniqueViolation } from "../db/errors.js";
-import { updateDevUserInOrg } from "../db/repositories/dev-users.js";
+import { touchDevUser } from "../db/repositories/dev-users.js";
 import { deleteIdentity, findLinkObstacles, insertIdentity } from "../db/repositories/identities.js";
 import type { Database } from "../db/types.js";
 import { ApiError, assertThat, notFound, valueNotPermitted } from "../errors.js";
@@ -20,7 +20,7 @@ export interface LinkInput {
 }
 
 function nonEmpty(value: string, field: string): string {
-  assertThat(value.trim() !== "", valueNotPermitted(field, "must not be empty"));
+  assertThat(value.trim() !== "", () => valueNotPermitted(field, "must not be empty"));
   return value;
 }
 
@@ -61,11 +61,8 @@ export async function linkIdentity(deps: Deps, caller: Caller, input: LinkInput)
       const now = deps.now();
       // Touching the user first both loads it and, on PostgreSQL, orders concurrent links to it;
       // a refused link rolls the touch back with everything else.
-      const user = await updateDevUserInOrg(trx, caller.orgId, userId, {
-        modified_date: now,
-        modified_by_id: caller.userId,
-      });
-      assertThat(user, notFound("dev user"));
+      const user = await touchDevUser(trx, caller.orgId, userId, now, caller.userId);
+      assertThat(user, () => notFound("dev user"));
       const conflict = await linkConflict(trx, caller, user.id, issuer, externalId);
       if (conflict) throw conflict;
       await insertIdentity(trx, {
@@ -102,13 +99,10 @@ export async function unlinkIdentity(
   return deps.db.writes.run(async (trx) => {
     // The user row first, as link and merge lock it: taking the identity row first would let an
     // unlink and a merge each hold what the other waits for.
-    const user = await updateDevUserInOrg(trx, caller.orgId, userId, {
-      modified_date: deps.now(),
-      modified_by_id: caller.userId,
-    });
-    assertThat(user, notFound("dev user"));
+    const user = await touchDevUser(trx, caller.orgId, userId, deps.now(), caller.userId);
+    assertThat(user, () => notFound("dev user"));
     const removed = await deleteIdentity(trx, user.id, issuer);
-    assertThat(removed > 0, notFound(`identity from issuer "${issuer}"`));
+    assertThat(removed > 0, () => notFound(`identity from issuer "${issuer}"`));
     return hydrateOne(trx, caller, user);
   });
 }

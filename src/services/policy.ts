@@ -7,7 +7,7 @@ import { assertThat, forbidden, valueNotPermitted } from "../errors.js";
 import type { Caller } from "./context.js";
 
 export function requireAdmin(caller: Caller): void {
-  assertThat(caller.role === "admin", forbidden());
+  assertThat(caller.role === "admin", forbidden);
 }
 
 /**

@@ -1,16 +1,6 @@
 // What the storage contract suite needs beside the repositories: an org with an admin caller, a
 // clock it controls, query plans of real repository calls, and a fault injected inside a write.
-import {
-  CompiledQuery,
-  type Kysely,
-  type KyselyPlugin,
-  type PluginTransformQueryArgs,
-  type PluginTransformResultArgs,
-  type QueryResult,
-  type RootOperationNode,
-  sql,
-  type UnknownRow,
-} from "kysely";
+import { CompiledQuery, type Kysely, sql } from "kysely";
 import type { Db } from "../../src/db/database.js";
 import { insertDevUser } from "../../src/db/repositories/dev-users.js";
 import { ensureOrg } from "../../src/db/repositories/orgs.js";
@@ -59,31 +49,31 @@ export function depsWithClock(db: Db, start = "2026-01-01T00:00:00.000Z"): Deps 
   return { db, now: () => now, set };
 }
 
-class Capture implements KyselyPlugin {
-  readonly queries: CompiledQuery[] = [];
-  constructor(private readonly db: Kysely<Database>) {}
-  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    this.queries.push(this.db.getExecutor().compileQuery(args.node, args.queryId));
-    return args.node;
-  }
-  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    return args.result;
-  }
-}
-
 /**
  * The plan of every query `run` sends, as the database explains it (EXPLAIN QUERY PLAN on SQLite,
- * EXPLAIN on PostgreSQL), one string per query.
+ * EXPLAIN on PostgreSQL), one string per query. Repositories run their reads through
+ * `executeQuery` (src/db/reads.ts, src/db/prepared.ts), which is where they are caught.
  */
 export async function plansOf(db: Db, run: (k: Kysely<Database>) => Promise<unknown>): Promise<string[]> {
-  const capture = new Capture(db.kysely);
-  await run(db.kysely.withPlugin(capture));
+  const queries: CompiledQuery[] = [];
+  const k = db.kysely;
+  const spy = new Proxy(k, {
+    get(target, prop) {
+      if (prop === "executeQuery") {
+        return (q: CompiledQuery) => {
+          queries.push(q);
+          return target.executeQuery(q);
+        };
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  await run(spy);
   const prefix = db.dialect === "sqlite" ? "explain query plan " : "explain ";
   const plans: string[] = [];
-  for (const q of capture.queries) {
-    const res = await db.kysely.executeQuery<Record<string, unknown>>(
-      CompiledQuery.raw(prefix + q.sql, [...q.parameters]),
-    );
+  for (const q of queries) {
+    const res = await k.executeQuery<Record<string, unknown>>(CompiledQuery.raw(prefix + q.sql, [...q.parameters]));
     plans.push(res.rows.map((r) => String(r.detail ?? r["QUERY PLAN"])).join("\n"));
   }
   return plans;

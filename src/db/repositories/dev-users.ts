@@ -1,10 +1,11 @@
 import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql } from "kysely";
-import { preparedRead, readAll, readFirst } from "../reads.js";
+import { prepared } from "../prepared.js";
+import { readAll, readFirst } from "../reads.js";
 import type { Database, DevUserPatch, DevUserRow, NewDevUser } from "../types.js";
 
 type Eb = ExpressionBuilder<Database, "dev_users">;
 
-const devUserById = preparedRead((db, orgId: number, id: number) =>
+const devUserById = prepared((db, orgId: number, id: number) =>
   db.selectFrom("dev_users").selectAll().where("id", "=", id).where("org_id", "=", orgId),
 );
 
@@ -59,6 +60,26 @@ export async function updateDevUserInOrg(
     .where("org_id", "=", orgId)
     .returningAll()
     .executeTakeFirst();
+}
+
+const touch = prepared((db, orgId: number, id: number, now: string, byId: number) =>
+  db
+    .updateTable("dev_users")
+    .set({ modified_date: now, modified_by_id: byId })
+    .where("id", "=", id)
+    .where("org_id", "=", orgId)
+    .returningAll(),
+);
+
+/** Marks a user of an org as modified now by `byId` and returns its row, or undefined. */
+export function touchDevUser(
+  db: Kysely<Database>,
+  orgId: number,
+  id: number,
+  now: string,
+  byId: number,
+): Promise<DevUserRow | undefined> {
+  return touch.first(db, orgId, id, now, byId);
 }
 
 /** Points everyone who reported to `fromId` at `toId` (merge), except `toId` itself. */

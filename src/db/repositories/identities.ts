@@ -1,19 +1,10 @@
 import type { Kysely } from "kysely";
-import { preparedRead, readAll } from "../reads.js";
+import { prepared } from "../prepared.js";
+import { readAll } from "../reads.js";
 import type { Database, IdentityRow } from "../types.js";
 
-/**
- * Both rows that could stand in the way of linking (issuer, externalId) to a user: the current
- * owner of that identity, and the user's own identity from that issuer. One indexed query.
- */
-export async function findLinkObstacles(
-  db: Kysely<Database>,
-  orgId: number,
-  devUserId: number,
-  issuer: string,
-  externalId: string,
-): Promise<IdentityRow[]> {
-  return db
+const linkObstacles = prepared((db, orgId: number, devUserId: number, issuer: string, externalId: string) =>
+  db
     .selectFrom("external_identities")
     .selectAll()
     .where((eb) =>
@@ -21,22 +12,62 @@ export async function findLinkObstacles(
         eb.and([eb("org_id", "=", orgId), eb("issuer", "=", issuer), eb("external_id", "=", externalId)]),
         eb.and([eb("dev_user_id", "=", devUserId), eb("issuer", "=", issuer)]),
       ]),
-    )
-    .execute();
+    ),
+);
+
+/**
+ * Both rows that could stand in the way of linking (issuer, externalId) to a user: the current
+ * owner of that identity, and the user's own identity from that issuer. One indexed query.
+ */
+export function findLinkObstacles(
+  db: Kysely<Database>,
+  orgId: number,
+  devUserId: number,
+  issuer: string,
+  externalId: string,
+): Promise<IdentityRow[]> {
+  return linkObstacles.all(db, orgId, devUserId, issuer, externalId);
 }
 
-export async function insertIdentity(
-  db: Kysely<Database>,
-  row: {
-    org_id: number;
-    dev_user_id: number;
-    issuer: string;
-    external_id: string;
-    display_name: string | null;
-    created_date: string;
-  },
-): Promise<void> {
-  await db.insertInto("external_identities").values(row).execute();
+export interface NewIdentity {
+  org_id: number;
+  dev_user_id: number;
+  issuer: string;
+  external_id: string;
+  display_name: string | null;
+  created_date: string;
+}
+
+const identityInsert = prepared(
+  (
+    db,
+    orgId: number,
+    devUserId: number,
+    issuer: string,
+    externalId: string,
+    displayName: string | null,
+    createdDate: string,
+  ) =>
+    db.insertInto("external_identities").values({
+      org_id: orgId,
+      dev_user_id: devUserId,
+      issuer,
+      external_id: externalId,
+      display_name: displayName,
+      created_date: createdDate,
+    }),
+);
+
+export async function insertIdentity(db: Kysely<Database>, row: NewIdentity): Promise<void> {
+  await identityInsert.all(
+    db,
+    row.org_id,
+    row.dev_user_id,
+    row.issuer,
+    row.external_id,
+    row.display_name,
+    row.created_date,
+  );
 }
 
 export async function deleteIdentity(db: Kysely<Database>, devUserId: number, issuer: string): Promise<number> {
@@ -48,7 +79,7 @@ export async function deleteIdentity(db: Kysely<Database>, devUserId: number, is
   return Number(res.numDeletedRows);
 }
 
-const identitiesOfUser = preparedRead((db, devUserId: number) =>
+const identitiesOfUser = prepared((db, devUserId: number) =>
   db.selectFrom("external_identities").selectAll().where("dev_user_id", "=", devUserId).orderBy("id"),
 );
 
