@@ -56,10 +56,17 @@ const UNAVAILABLE_CODES = new Set([
   "SQLITE_FULL",
 ]);
 
+/** PostgreSQL refusing a prepared statement whose result columns a migration has changed. */
+export function stalePlan(err: unknown): boolean {
+  const e = err as DriverError;
+  return e?.code === "0A000" && (e.message ?? "").includes("cached plan must not change result type");
+}
+
 /** True when the database could not be reached or did not answer in time: a 503, not a 500. */
 export function isUnavailable(err: unknown): boolean {
   const e = err as DriverError;
   if (e?.code && UNAVAILABLE_CODES.has(e.code)) return true;
+  if (stalePlan(err)) return true; // that connection is replaced: a retry succeeds
   // SQLITE_BUSY_SNAPSHOT, SQLITE_BUSY_TIMEOUT, SQLITE_IOERR_FSYNC, ...: the extended codes.
   if (e?.code && /^SQLITE_(BUSY|IOERR|FULL|LOCKED)/.test(e.code)) return true;
   const msg = e?.message ?? "";

@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from "kysely";
 import type PgModule from "pg";
 import type { Db, DbConfig } from "./database.js";
+import { stalePlan } from "./errors.js";
 import type { Database } from "./types.js";
 import { transactionPerWrite } from "./writes.js";
 
@@ -45,6 +46,23 @@ export function openPostgres(config: DbConfig): Db {
 }
 
 /**
+ * Statement names by SQL text. A named statement is parsed and planned once per connection and
+ * then only bound and run: the server, which shares the machine's cores, does a third less work
+ * for the small indexed statements this service sends. The texts come from a fixed set of query
+ * shapes, but lists of any length make new ones, so past the cap a text goes unnamed.
+ */
+const MAX_NAMED = 500;
+const statementNames = new Map<string, string>();
+function statementName(sql: string): string | undefined {
+  let name = statementNames.get(sql);
+  if (name === undefined && statementNames.size < MAX_NAMED) {
+    name = `devusers_${statementNames.size + 1}`;
+    statementNames.set(sql, name);
+  }
+  return name;
+}
+
+/**
  * A query that timed out on our side (query_timeout) leaves its connection waiting for an answer
  * that may never come. End that connection, so the rollback that follows fails at once instead of
  * waiting out a second timeout, and the pool opens a fresh one for the next request.
@@ -53,15 +71,19 @@ function endOnReadTimeout(pool: PgModule.Pool): PostgresPool {
   return {
     connect: async () => {
       const client = await pool.connect();
+      let stale = false;
       const query = (sql: string, params: readonly unknown[]) =>
-        client.query(sql, [...params]).catch((err: unknown) => {
+        client.query({ text: sql, values: [...params], name: statementName(sql) }).catch((err: unknown) => {
           if ((err as Error | undefined)?.message === "Query read timeout") client.end().catch(() => {});
+          // A migration run meanwhile changed what a named statement returns; this connection's
+          // statements are done for, so it leaves the pool and the next one prepares afresh.
+          if (stalePlan(err)) stale = true;
           throw err;
         });
       return {
         // Only the (sql, parameters) form: nothing here streams through a cursor.
         query: query as unknown as PostgresPoolClient["query"],
-        release: (destroy?: boolean) => client.release(destroy),
+        release: (destroy?: boolean) => client.release(destroy || stale),
       };
     },
     end: () => pool.end(),
