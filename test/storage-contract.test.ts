@@ -5,7 +5,7 @@ import { after, before, describe, it } from "node:test";
 import type { Db } from "../src/db/database.js";
 import { uniqueViolation } from "../src/db/errors.js";
 import { findDevUser, insertDevUser, updateDevUser } from "../src/db/repositories/dev-users.js";
-import { identitiesOfUsers, insertIdentity } from "../src/db/repositories/identities.js";
+import { identitiesOfUsers, insertIdentity, insertIdentityUnlessTaken } from "../src/db/repositories/identities.js";
 import { ApiError } from "../src/errors.js";
 import { devUserDon } from "../src/ids.js";
 import type { Caller } from "../src/services/context.js";
@@ -76,6 +76,31 @@ for (const { dialect, skip } of await testDialects())
           (await identitiesOfUsers(db.kysely, [u1, u2])).map((i) => `${i.issuer}/${i.external_id}`).sort(),
           ["github/X", "slack/X"],
         );
+      });
+
+      it("an insert unless taken writes nothing when either rule stands in the way, and one of concurrent ones wins", async () => {
+        const a = await newOrg(db, "uq-unless");
+        const [u1, u2, ...rest] = (await users(a, 22, "n")) as number[];
+        const row = (userId: number, issuer: string, externalId: string) => ({
+          org_id: a.orgId,
+          dev_user_id: userId,
+          issuer,
+          external_id: externalId,
+          display_name: null,
+          created_date: at(BASE),
+        });
+        assert.equal(await insertIdentityUnlessTaken(db.kysely, row(u1!, "slack", "X")), true);
+        assert.equal(await insertIdentityUnlessTaken(db.kysely, row(u2!, "slack", "X")), false, "owned by another");
+        assert.equal(await insertIdentityUnlessTaken(db.kysely, row(u1!, "slack", "Y")), false, "same issuer");
+        assert.deepEqual(
+          (await identitiesOfUsers(db.kysely, [u1!, u2!])).map((i) => `${i.dev_user_id}:${i.issuer}/${i.external_id}`),
+          [`${u1}:slack/X`],
+        );
+        const results = await Promise.all(
+          rest.map((id) => insertIdentityUnlessTaken(db.kysely, row(id, "okta", "contended"))),
+        );
+        assert.equal(results.filter(Boolean).length, 1);
+        assert.equal((await owners(a, "okta", "contended")).length, 1);
       });
 
       it("the database refuses an email already used in the org, in any case", async () => {

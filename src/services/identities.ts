@@ -1,11 +1,10 @@
 // Linking external identities: the heart of the directory. The unique indexes decide every
-// race; the checks before the insert only give the loser a precise answer.
+// race; a refused insert is then explained by a look at what refused it.
 import type { Kysely } from "kysely";
-import { uniqueViolation } from "../db/errors.js";
 import { touchDevUser } from "../db/repositories/dev-users.js";
-import { deleteIdentity, findLinkObstacles, insertIdentity } from "../db/repositories/identities.js";
+import { deleteIdentity, findLinkObstacles, insertIdentityUnlessTaken } from "../db/repositories/identities.js";
 import type { Database } from "../db/types.js";
-import { ApiError, assertThat, notFound, valueNotPermitted } from "../errors.js";
+import { ApiError, assertThat, notFound, unavailable, valueNotPermitted } from "../errors.js";
 import { devUserDon, parseDevUserId } from "../ids.js";
 import type { Caller, Deps } from "./context.js";
 import { hydrateOne } from "./hydrate.js";
@@ -56,36 +55,29 @@ export async function linkIdentity(deps: Deps, caller: Caller, input: LinkInput)
   const issuer = nonEmpty(input.issuer, "issuer");
   const externalId = nonEmpty(input.id, "id");
   const userId = parseDevUserId(input.dev_user, "dev_user", caller.org);
-  const attempt = () =>
-    deps.db.writes.run(async (trx) => {
-      const now = deps.now();
-      // Touching the user first both loads it and, on PostgreSQL, orders concurrent links to it;
-      // a refused link rolls the touch back with everything else.
-      const user = await touchDevUser(trx, caller.orgId, userId, now, caller.userId);
-      assertThat(user, () => notFound("dev user"));
+  return deps.db.writes.run(async (trx) => {
+    const now = deps.now();
+    // Touching the user first both loads it and, on PostgreSQL, orders concurrent links to it;
+    // a refused link rolls the touch back with everything else.
+    const user = await touchDevUser(trx, caller.orgId, userId, now, caller.userId);
+    assertThat(user, () => notFound("dev user"));
+    const identity = {
+      org_id: caller.orgId,
+      dev_user_id: user.id,
+      issuer,
+      external_id: externalId,
+      display_name: input.display_name ?? null,
+      created_date: now,
+    };
+    // The unique indexes decide; only a refused insert pays for finding out what refused it. What
+    // refused it can be gone by then (unlinked in between, on PostgreSQL): then insert again.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (await insertIdentityUnlessTaken(trx, identity)) return hydrateOne(trx, caller, user);
       const conflict = await linkConflict(trx, caller, user.id, issuer, externalId);
       if (conflict) throw conflict;
-      await insertIdentity(trx, {
-        org_id: caller.orgId,
-        dev_user_id: user.id,
-        issuer,
-        external_id: externalId,
-        display_name: input.display_name ?? null,
-        created_date: now,
-      });
-      return hydrateOne(trx, caller, user);
-    });
-  try {
-    return await attempt();
-  } catch (err) {
-    if (!uniqueViolation(err)) throw err;
-    // Lost a race the pre-check could not see (concurrent writers on PostgreSQL): the
-    // transaction is gone, so ask again who won. If the winner is already gone too
-    // (unlinked meanwhile), nothing stands in the way any more: try once more.
-    const conflict = await linkConflict(deps.db.kysely, caller, userId, issuer, externalId);
-    if (conflict) throw conflict;
-    return attempt();
-  }
+    }
+    throw unavailable(`identity ${issuer}/${externalId} is being changed by other requests; try again`);
+  });
 }
 
 export async function unlinkIdentity(

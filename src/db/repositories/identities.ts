@@ -58,6 +58,48 @@ const identityInsert = prepared(
     }),
 );
 
+const identityInsertUnlessTaken = prepared(
+  (
+    db,
+    orgId: number,
+    devUserId: number,
+    issuer: string,
+    externalId: string,
+    displayName: string | null,
+    createdDate: string,
+  ) =>
+    db
+      .insertInto("external_identities")
+      .values({
+        org_id: orgId,
+        dev_user_id: devUserId,
+        issuer,
+        external_id: externalId,
+        display_name: displayName,
+        created_date: createdDate,
+      })
+      .onConflict((oc) => oc.doNothing())
+      .returning("id"),
+);
+
+/**
+ * Inserts the identity unless a unique index refuses it (the identity has an owner, or the user
+ * already holds one from that issuer); then writes nothing and returns false. On PostgreSQL it
+ * waits for a concurrent insert of the same identity to end, as a plain insert would.
+ */
+export async function insertIdentityUnlessTaken(db: Kysely<Database>, row: NewIdentity): Promise<boolean> {
+  const inserted = await identityInsertUnlessTaken.all(
+    db,
+    row.org_id,
+    row.dev_user_id,
+    row.issuer,
+    row.external_id,
+    row.display_name,
+    row.created_date,
+  );
+  return inserted.length > 0;
+}
+
 export async function insertIdentity(db: Kysely<Database>, row: NewIdentity): Promise<void> {
   await identityInsert.all(
     db,
