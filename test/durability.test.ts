@@ -1,11 +1,12 @@
 // kill -9 during a stream of links loses nothing that was acknowledged.
 import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { createPgDatabase, testDialects } from "./helpers/databases.js";
+import { SHADOW, startTestServer } from "./helpers/server.js";
 
 const BIN = new URL("../../bin/devusers.js", import.meta.url).pathname;
 
@@ -116,3 +117,31 @@ for (const { dialect, skip } of await testDialects()) {
     });
   });
 }
+
+describe("a clean stop on SQLite", () => {
+  it("leaves everything in the database file: no WAL is left behind", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "devusers-stop-"));
+    try {
+      const file = join(dir, "db.sqlite");
+      const s = await startTestServer({ databaseUrl: file });
+      const u = await s.sdk().devUsersCreate({ email: "kept@example.com", state: SHADOW });
+      await s.sdk().devUsersIdentitiesLink({ dev_user: u.data.dev_user.id, issuer: "slack", id: "U-KEPT" });
+      await s.close();
+      assert.deepEqual(readdirSync(dir), ["db.sqlite"]);
+      // The file alone has it all.
+      const copy = join(dir, "copy.sqlite");
+      copyFileSync(file, copy);
+      const again = await startTestServer({ databaseUrl: copy });
+      try {
+        const found = await again
+          .sdk()
+          .devUsersList({ "external_identity.issuer": "slack", "external_identity.id": "U-KEPT" });
+        assert.equal(found.data.dev_users[0]?.email, "kept@example.com");
+      } finally {
+        await again.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -6,6 +6,8 @@ interface DriverError {
   code?: string;
   constraint?: string;
   message?: string;
+  /** PostgreSQL: the server function that raised the error (the same in every language). */
+  routine?: string;
 }
 
 /** Which unique rule a write broke, or null when the error is not a unique violation. */
@@ -59,7 +61,7 @@ const UNAVAILABLE_CODES = new Set([
 /** PostgreSQL refusing a prepared statement whose result columns a migration has changed. */
 export function stalePlan(err: unknown): boolean {
   const e = err as DriverError;
-  return e?.code === "0A000" && (e.message ?? "").includes("cached plan must not change result type");
+  return e?.code === "0A000" && e.routine === "RevalidateCachedQuery";
 }
 
 /** True when the database could not be reached or did not answer in time: a 503, not a 500. */

@@ -1,6 +1,6 @@
 // SQLite through better-sqlite3: one writing connection behind group commit (src/db/writes.ts),
 // and a read-only one for reads outside transactions (src/db/reads.ts).
-import { closeSync, mkdirSync, openSync, readSync } from "node:fs";
+import { mkdirSync, openSync, readSync, realpathSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
 import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement } from "kysely";
@@ -33,9 +33,11 @@ export function openSqlite(config: DbConfig): Db {
   // Our own statements that may write bump `local`, and so does any commit seen in the WAL (our
   // writer's, the CLI's, a second process's). Together they change on every change.
   let local = 0;
-  const commits = commitWatch(path, reader ?? conn);
+  const committed = commitWatch(path, reader ?? conn);
   const dataVersion = () => {
-    if (commits.changed()) local++;
+    // Nothing is current once the database is closed, whatever the -shm file still says.
+    if (!conn.open) throw new TypeError("The database connection is not open");
+    if (committed()) local++;
     return local;
   };
   const kysely = new Kysely<Database>({
@@ -50,9 +52,10 @@ export function openSqlite(config: DbConfig): Db {
     lastDataVersion: () => local,
     poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
     close: async () => {
-      await kysely.destroy();
+      // The writer closes last: the last connection to close checkpoints the WAL into the
+      // database file and removes it, and the reader, being read-only, cannot.
       reader?.close();
-      commits.close();
+      await kysely.destroy();
     },
   };
 }
@@ -91,42 +94,54 @@ function cachingStatements(conn: SQLite.Database, onWrite: () => void): SqliteDa
  * the same through a read transaction, whose locks cost three times as much on every request; it
  * stays the answer where there is no -shm file (an in-memory database).
  */
-function commitWatch(path: string, conn: SQLite.Database): { changed: () => boolean; close: () => void } {
+function commitWatch(path: string, conn: SQLite.Database): () => boolean {
   const version = conn.prepare("pragma data_version").pluck();
   let last = version.get(); // a first read transaction: it creates the -shm file
-  let fd: number | undefined;
-  try {
-    if (path !== ":memory:") fd = openSync(`${path}-shm`, "r");
-  } catch {
-    fd = undefined;
-  }
-  if (fd === undefined) {
-    return {
-      changed: () => {
-        const v = version.get();
-        const changed = v !== last;
-        last = v;
-        return changed;
-      },
-      close: () => {},
+  const shm = path === ":memory:" ? undefined : shmDescriptor(path);
+  if (shm === undefined) {
+    return () => {
+      const v = version.get();
+      const changed = v !== last;
+      last = v;
+      return changed;
     };
   }
-  let shm: number | undefined = fd;
   const header = Buffer.alloc(48);
   const seen = Buffer.alloc(48);
   const changed = () => {
-    if (shm === undefined) return true;
     const n = readSync(shm, header, 0, 48, 0);
     const moved = n !== 48 || !header.equals(seen);
     header.copy(seen);
     return moved;
   };
   changed();
-  const close = () => {
-    if (shm !== undefined) closeSync(shm);
-    shm = undefined;
-  };
-  return { changed, close };
+  return changed;
+}
+
+/**
+ * One read-only descriptor per -shm file, never closed. POSIX file locks belong to the process:
+ * closing any descriptor of a file drops every lock the process holds on it, SQLite's own locks
+ * on the -shm included, and another process could then take the file for unused and reset it.
+ * The path is resolved first: SQLite keeps the -shm beside the real file, not beside a symlink.
+ */
+const shmDescriptors = new Map<string, number>();
+function shmDescriptor(path: string): number | undefined {
+  let file: string;
+  try {
+    file = `${realpathSync(path)}-shm`;
+  } catch {
+    return undefined;
+  }
+  let fd = shmDescriptors.get(file);
+  if (fd === undefined) {
+    try {
+      fd = openSync(file, "r");
+    } catch {
+      return undefined;
+    }
+    shmDescriptors.set(file, fd);
+  }
+  return fd;
 }
 
 function directReader(conn: SQLite.Database): DirectReader {
@@ -143,7 +158,8 @@ function directReader(conn: SQLite.Database): DirectReader {
         statements.set(sql, entry);
       }
       const rows = entry.stmt.all(parameters) as unknown[][];
-      // A migration run by another process can change what `select *` returns.
+      // A migration run by another process can change what `select *` returns. (A rename that
+      // keeps the count goes unseen here, but the application's code would not know it either.)
       if (rows.length > 0 && rows[0]!.length !== entry.width) {
         entry.stmt.raw(false);
         const columns = entry.stmt.columns().map((c) => c.name);
