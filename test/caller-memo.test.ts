@@ -112,3 +112,35 @@ for (const { dialect, skip } of await testDialects())
       );
     });
   });
+
+describe("the caller is current after the database is opened again in one process", () => {
+  it("sees another connection's commit on a file whose -shm was made anew", async () => {
+    const first = await startTestServer();
+    const file = first.databaseUrl;
+    const u = await first.user("reopened@example.com");
+    await first.running.stop(); // the file stays; only the service stops
+    const s = await startTestServer({ databaseUrl: file });
+    const other = openDatabase({
+      databaseUrl: file,
+      pgPoolMax: 1,
+      pgStatementTimeoutMs: 5000,
+      pgConnectTimeoutMs: 5000,
+      sqliteSynchronous: "FULL",
+    });
+    try {
+      const self = () => s.http("GET", "/dev-users.self", { token: u.token });
+      assert.equal((await self()).status, 200);
+      assert.equal((await self()).status, 200);
+      await other.kysely
+        .updateTable("dev_users")
+        .set({ state: "deactivated" })
+        .where("email", "=", "reopened@example.com")
+        .execute();
+      assert.equal((await self()).status, 401);
+    } finally {
+      await other.close();
+      await s.close();
+      await first.close();
+    }
+  });
+});

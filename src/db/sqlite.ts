@@ -1,6 +1,6 @@
 // SQLite through better-sqlite3: one writing connection behind group commit (src/db/writes.ts),
 // and a read-only one for reads outside transactions (src/db/reads.ts).
-import { mkdirSync, openSync, readSync, realpathSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, realpathSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
 import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement } from "kysely";
@@ -119,29 +119,31 @@ function commitWatch(path: string, conn: SQLite.Database): () => boolean {
 }
 
 /**
- * One read-only descriptor per -shm file, never closed. POSIX file locks belong to the process:
- * closing any descriptor of a file drops every lock the process holds on it, SQLite's own locks
- * on the -shm included, and another process could then take the file for unused and reset it.
+ * One read-only descriptor per -shm file, kept open while that file lives. POSIX file locks belong
+ * to the process: closing any descriptor of a file drops every lock the process holds on it,
+ * SQLite's own locks on the -shm included, and another process could then take the file for
+ * unused and reset it. Only a descriptor whose file has since been removed and made anew (the
+ * last connection closed and a new one opened) is closed, since nothing can hold locks on it.
  * The path is resolved first: SQLite keeps the -shm beside the real file, not beside a symlink.
  */
 const shmDescriptors = new Map<string, number>();
 function shmDescriptor(path: string): number | undefined {
-  let file: string;
   try {
-    file = `${realpathSync(path)}-shm`;
+    const file = `${realpathSync(path)}-shm`;
+    const current = statSync(file);
+    const known = shmDescriptors.get(file);
+    if (known !== undefined) {
+      const held = fstatSync(known);
+      if (held.ino === current.ino && held.dev === current.dev) return known;
+      closeSync(known);
+      shmDescriptors.delete(file);
+    }
+    const fd = openSync(file, "r");
+    shmDescriptors.set(file, fd);
+    return fd;
   } catch {
     return undefined;
   }
-  let fd = shmDescriptors.get(file);
-  if (fd === undefined) {
-    try {
-      fd = openSync(file, "r");
-    } catch {
-      return undefined;
-    }
-    shmDescriptors.set(file, fd);
-  }
-  return fd;
 }
 
 function directReader(conn: SQLite.Database): DirectReader {
