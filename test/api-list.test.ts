@@ -93,6 +93,35 @@ for (const { dialect, skip } of await testDialects())
         assert.deepEqual(ids(get.data.dev_users), [u(3).id]);
       });
 
+      it("answers an exact identity lookup alone as it answers it beside other filters, pages included", async () => {
+        const pairs = [
+          { issuer: "github", id: "G4" },
+          { issuer: "slack", id: "S3" },
+          { issuer: "slack", id: "S4" },
+          { issuer: "slack", id: "nobody" },
+        ];
+        const everyState = ["active", "shadow", "deactivated"] as never[];
+        const alone = await admin.devUsersListPost({ external_identity: pairs, limit: 1 });
+        const beside = await admin.devUsersListPost({ external_identity: pairs, limit: 1, state: everyState });
+        assert.deepEqual(ids(alone.data.dev_users), [u(3).id]);
+        assert.deepEqual(alone.data, beside.data);
+        const next = await admin.devUsersListPost({
+          external_identity: pairs,
+          limit: 1,
+          cursor: alone.data.next_cursor,
+        });
+        assert.deepEqual(ids(next.data.dev_users), [u(4).id]);
+        assert.equal(next.data.next_cursor, undefined);
+        assert.ok(next.data.prev_cursor);
+        const whole = await admin.devUsersListPost({ external_identity: pairs });
+        assert.deepEqual(
+          whole.data,
+          await admin.devUsersListPost({ external_identity: pairs, state: everyState }).then((r) => r.data),
+        );
+        assert.deepEqual(ids(whole.data.dev_users), [u(3).id, u(4).id]);
+        assert.deepEqual(whole.data.dev_users[1]?.external_identities?.map((i) => i.id).sort(), ["G4", "S4"]);
+      });
+
       it("filters by created_date and modified_date ranges", async () => {
         const users = await all();
         const lo = u(4).created_date!;

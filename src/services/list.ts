@@ -2,6 +2,8 @@
 import {
   anyBeyond,
   type DateRange,
+  findDevUser,
+  findDevUsers,
   listDevUsers,
   type SortColumn,
   type SortKey,
@@ -110,6 +112,43 @@ function dateRange(filter: DateFilter | undefined, field: string, now: number): 
 
 const sortValues = (row: DevUserRow, keys: SortKey[]) => keys.map((k) => row[k.column]);
 
+/** Whether exact identities are the only thing asked for (sort and paging aside). */
+function onlyIdentities(input: ListInput): boolean {
+  return (
+    input.email === undefined &&
+    input.state === undefined &&
+    input.created_date === undefined &&
+    input.modified_date === undefined &&
+    input.phone_numbers === undefined &&
+    input.timezone === undefined
+  );
+}
+
+/**
+ * The directory's hottest question, "who is slack/U123?", and nothing else: the owners are known
+ * by id already, so they are read by primary key, without building a list query. The first page
+ * in id order, exactly as the general path would answer it.
+ */
+async function ownersPage(
+  deps: Deps,
+  caller: Caller,
+  ids: number[],
+  pageSize: number,
+  spec: string,
+): Promise<ListOutput> {
+  const db = deps.db.kysely;
+  const found =
+    ids.length === 1 ? [await findDevUser(db, caller.orgId, ids[0]!)] : await findDevUsers(db, caller.orgId, ids);
+  const rows = found.filter((r): r is DevUserRow => r !== undefined).sort((a, b) => a.id - b.id);
+  const page = rows.slice(0, pageSize);
+  const out: ListOutput = { dev_users: await hydrate(db, caller, page) };
+  const last = page[page.length - 1];
+  if (rows.length > pageSize && last) {
+    out.next_cursor = encodeCursor({ sort: spec, key: [last.id], direction: "after" });
+  }
+  return out;
+}
+
 export async function listUsers(deps: Deps, caller: Caller, input: ListInput): Promise<ListOutput> {
   const limit = input.limit ?? DEFAULT_LIMIT;
   assertThat(limit >= 1, valueNotPermitted("limit", "must be at least 1"));
@@ -154,6 +193,10 @@ export async function listUsers(deps: Deps, caller: Caller, input: ListInput): P
   const ids = exact
     ? await ownersOfIdentities(db, caller.orgId, identityFilter as { issuer: string; id: string }[])
     : undefined;
+
+  if (ids && direction === "after" && cursor === undefined && keys.length === 1 && onlyIdentities(input)) {
+    return ownersPage(deps, caller, ids, pageSize, spec);
+  }
 
   const now = Date.now();
   const filter = {

@@ -142,6 +142,15 @@ export async function moveIdentities(db: Kysely<Database>, fromUserId: number, t
     .execute();
 }
 
+const ownerOfIdentity = prepared((db, orgId: number, issuer: string, externalId: string) =>
+  db
+    .selectFrom("external_identities")
+    .select("dev_user_id")
+    .where("org_id", "=", orgId)
+    .where("issuer", "=", issuer)
+    .where("external_id", "=", externalId),
+);
+
 /**
  * The users holding any of these exact (issuer, id) pairs: one probe of the unique index per pair.
  * Run before a list query so the planner starts from a handful of ids instead of walking the
@@ -153,6 +162,10 @@ export async function ownersOfIdentities(
   pairs: { issuer: string; id: string }[],
 ): Promise<number[]> {
   if (pairs.length === 0) return [];
+  if (pairs.length === 1) {
+    const rows = await ownerOfIdentity.all(db, orgId, pairs[0]!.issuer, pairs[0]!.id);
+    return rows.map((r) => r.dev_user_id);
+  }
   const rows = await readAll(
     db,
     db
