@@ -1,9 +1,9 @@
 // Statements of a fixed shape on the hot paths (the caller's row, a user by id, its identities, the
 // statements of a link), written once with Kysely's builder and compiled once per dialect: each
 // call only supplies its values. Building and compiling cost about as much as SQLite takes to
-// run these indexed statements. SELECTs outside a transaction run on the read connection.
+// run these indexed statements. They run directly where src/db/reads.ts allows (SQLite).
 import type { Compilable, CompiledQuery, Kysely } from "kysely";
-import { directReaderFor } from "./reads.js";
+import { directFor } from "./reads.js";
 import type { Database } from "./types.js";
 
 /** Stands for the argument at `index` while the query is compiled. */
@@ -14,7 +14,7 @@ const SLOTS = Array.from({ length: 8 }, (_, i) => new Slot(i));
 
 interface Plan<R> {
   compiled: CompiledQuery<R>;
-  /** Only a SELECT may run on the read-only connection. */
+  /** Only a SELECT may run on the read connection. */
   select: boolean;
   /** For each parameter of the SQL: the argument it takes, or a value fixed by the query itself. */
   sources: (Slot | { value: unknown })[];
@@ -50,8 +50,8 @@ export function prepared<A extends unknown[], R>(
   async function all(db: Kysely<Database>, ...args: A): Promise<R[]> {
     const { compiled, sources, select } = plan(db);
     const parameters = sources.map((s) => (s instanceof Slot ? args[s.index] : s.value));
-    const direct = select ? directReaderFor(db) : undefined;
-    if (direct) return direct.all(compiled.sql, parameters) as R[];
+    const direct = directFor(db);
+    if (direct && (select || direct.writes)) return direct.all(compiled.sql, parameters) as R[];
     const result = await db.executeQuery<R>({ ...compiled, parameters });
     return result.rows;
   }

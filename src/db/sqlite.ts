@@ -5,7 +5,7 @@ import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
 import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement } from "kysely";
 import type { Db, DbConfig } from "./database.js";
-import { type DirectReader, registerDirectReader } from "./reads.js";
+import { type DirectConnection, registerDirect } from "./reads.js";
 import type { Database } from "./types.js";
 import { groupCommit } from "./writes.js";
 
@@ -40,14 +40,15 @@ export function openSqlite(config: DbConfig): Db {
     if (committed()) local++;
     return local;
   };
-  const kysely = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: cachingStatements(conn, () => local++) }),
-  });
-  if (reader) registerDirectReader(kysely, directReader(reader));
+  const bump = () => {
+    local++;
+  };
+  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(conn, bump) }) });
+  if (reader) registerDirect(kysely, directConnection(reader, false, bump));
   return {
     kysely,
     dialect: "sqlite",
-    writes: groupCommit(kysely),
+    writes: groupCommit(kysely, directConnection(conn, true, bump)),
     dataVersion,
     lastDataVersion: () => local,
     poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
@@ -66,8 +67,7 @@ export function openSqlite(config: DbConfig): Db {
  * from a fixed set of shapes).
  *
  * Kysely prepares each statement just before running it, so `onWrite` runs as any statement that
- * is not a plain SELECT is about to run. Transaction control (BEGIN, RELEASE, COMMIT) counts too:
- * SQLite calls it read-only, but it is what makes the writes visible.
+ * may change what others read (writesData) is about to run.
  */
 function cachingStatements(conn: SQLite.Database, onWrite: () => void): SqliteDatabase {
   const cache = new Map<string, { stmt: SQLite.Statement; writes: boolean }>();
@@ -78,7 +78,7 @@ function cachingStatements(conn: SQLite.Database, onWrite: () => void): SqliteDa
       if (!entry) {
         if (cache.size >= 1000) cache.clear();
         const stmt = conn.prepare(sql);
-        entry = { stmt, writes: !(stmt.readonly && /^\s*select\b/i.test(sql)) };
+        entry = { stmt, writes: writesData(sql, stmt) };
         cache.set(sql, entry);
       }
       if (entry.writes) onWrite();
@@ -146,18 +146,38 @@ function shmDescriptor(path: string): number | undefined {
   }
 }
 
-function directReader(conn: SQLite.Database): DirectReader {
-  const statements = new Map<string, { stmt: SQLite.Statement; row: (values: unknown[]) => unknown; width: number }>();
+interface DirectStatement {
+  stmt: SQLite.Statement;
+  /** Returns rows (a SELECT, or a write with RETURNING). */
+  reader: boolean;
+  writes: boolean;
+  row: (values: unknown[]) => unknown;
+  width: number;
+}
+
+/** Statements run synchronously on `conn`; `onWrite` as in cachingStatements. */
+function directConnection(conn: SQLite.Database, writes: boolean, onWrite: () => void): DirectConnection {
+  const statements = new Map<string, DirectStatement>();
+  const prepare = (sql: string): DirectStatement => {
+    const stmt = conn.prepare(sql);
+    if (!stmt.reader) return { stmt, reader: false, writes: true, row: () => undefined, width: 0 };
+    const columns = stmt.columns().map((c) => c.name);
+    stmt.raw(true);
+    return { stmt, reader: true, writes: writesData(sql, stmt), row: rowBuilder(columns), width: columns.length };
+  };
   return {
+    writes,
     all(sql, parameters) {
       let entry = statements.get(sql);
       if (!entry) {
         if (statements.size >= 1000) statements.clear();
-        const stmt = conn.prepare(sql);
-        const columns = stmt.columns().map((c) => c.name);
-        stmt.raw(true);
-        entry = { stmt, row: rowBuilder(columns), width: columns.length };
+        entry = prepare(sql);
         statements.set(sql, entry);
+      }
+      if (entry.writes) onWrite();
+      if (!entry.reader) {
+        entry.stmt.run(parameters);
+        return [];
       }
       const rows = entry.stmt.all(parameters) as unknown[][];
       // A migration run by another process can change what `select *` returns. (A rename that
@@ -172,6 +192,15 @@ function directReader(conn: SQLite.Database): DirectReader {
       return rows.map(entry.row);
     },
   };
+}
+
+/**
+ * Whether running `sql` may change what others read: anything but a plain SELECT. Transaction
+ * control (BEGIN, RELEASE, COMMIT) counts: SQLite calls it read-only, but it is what makes the
+ * writes visible.
+ */
+function writesData(sql: string, stmt: SQLite.Statement): boolean {
+  return !(stmt.readonly && /^\s*select\b/i.test(sql));
 }
 
 /**

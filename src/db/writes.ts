@@ -1,6 +1,7 @@
 // How a write transaction reaches the disk. Services hand over a unit of work and get its
 // result once its commit is durable; they never know whether it shared that commit.
 import { CompiledQuery, type Kysely } from "kysely";
+import { type DirectConnection, registerDirect, unregisterDirect } from "./reads.js";
 import type { Database } from "./types.js";
 
 export type Work<T> = (trx: Kysely<Database>) => Promise<T>;
@@ -32,9 +33,10 @@ interface Job {
  * Group commit for SQLite, where every write already takes turns on one connection: the units
  * of work that arrive while a commit is syncing run together in the next transaction, each in
  * its own savepoint (so one failing unit rolls back alone), and all of them are answered once
- * that single commit (one fsync) is durable. A failed commit fails every unit in it.
+ * that single commit (one fsync) is durable. A failed commit fails every unit in it. With
+ * `direct`, the batch's statements skip Kysely's connection machinery (src/db/reads.ts).
  */
-export function groupCommit(db: Kysely<Database>, maxBatch = 256): Writes {
+export function groupCommit(db: Kysely<Database>, direct?: DirectConnection, maxBatch = 256): Writes {
   let queue: Job[] = [];
   let flushing = false;
 
@@ -42,30 +44,40 @@ export function groupCommit(db: Kysely<Database>, maxBatch = 256): Writes {
     const outcomes: { ok: boolean; value: unknown }[] = [];
     try {
       await db.connection().execute(async (conn) => {
-        // IMMEDIATE takes the write lock up front: a deferred BEGIN that reads first and then
-        // writes is refused at once (SQLITE_BUSY) when another process, such as the CLI, holds it.
-        await conn.executeQuery(BEGIN);
+        // The batch holds the one connection: its statements may run on it directly.
+        if (direct) registerDirect(conn, direct);
+        const exec = async (q: CompiledQuery) => {
+          if (direct) direct.all(q.sql, q.parameters);
+          else await conn.executeQuery(q);
+        };
         try {
-          for (const job of batch) {
-            await conn.executeQuery(SAVEPOINT);
-            try {
-              const value = await job.work(conn);
-              await conn.executeQuery(RELEASE);
-              outcomes.push({ ok: true, value });
-            } catch (err) {
-              // If the failure already ended the transaction (disk full, I/O error), there is no
-              // savepoint to go back to: fail the whole batch with the unit's own error.
-              await conn.executeQuery(ROLLBACK_TO).catch(() => {
-                throw err;
-              });
-              await conn.executeQuery(RELEASE);
-              outcomes.push({ ok: false, value: err });
+          // IMMEDIATE takes the write lock up front: a deferred BEGIN that reads first and then
+          // writes is refused at once (SQLITE_BUSY) when another process, such as the CLI, holds it.
+          await exec(BEGIN);
+          try {
+            for (const job of batch) {
+              await exec(SAVEPOINT);
+              try {
+                const value = await job.work(conn);
+                await exec(RELEASE);
+                outcomes.push({ ok: true, value });
+              } catch (err) {
+                // If the failure already ended the transaction (disk full, I/O error), there is no
+                // savepoint to go back to: fail the whole batch with the unit's own error.
+                await exec(ROLLBACK_TO).catch(() => {
+                  throw err;
+                });
+                await exec(RELEASE);
+                outcomes.push({ ok: false, value: err });
+              }
             }
+            await exec(COMMIT);
+          } catch (err) {
+            await exec(ROLLBACK).catch(() => {});
+            throw err;
           }
-          await conn.executeQuery(COMMIT);
-        } catch (err) {
-          await conn.executeQuery(ROLLBACK).catch(() => {});
-          throw err;
+        } finally {
+          unregisterDirect(conn);
         }
       });
     } catch (err) {
