@@ -29,6 +29,7 @@ export async function startServer(config: Config): Promise<Running> {
   await ensureSigningKey(db.kysely, systemClock());
   const service = await buildApp({ config, db, version });
   const url = await service.app.listen({ port: config.port, host: config.host });
+  db.runInBackground();
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {

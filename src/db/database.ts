@@ -26,6 +26,11 @@ export interface Db {
    * request that began with dataVersion(), it tells whether the request itself has written.
    */
   lastDataVersion(): number | undefined;
+  /**
+   * Starts what a long-running service wants beside its requests: on SQLite, checkpoints in a
+   * worker thread (src/db/checkpoints.ts). Commands that run and exit do without.
+   */
+  runInBackground(): void;
   /** Connections in use and idle (PostgreSQL); SQLite has one. */
   poolStats(): { total: number; idle: number; waiting: number };
   close(): Promise<void>;

@@ -40,6 +40,7 @@ export function openPostgres(config: DbConfig): Db {
     writes: transactionPerWrite(kysely),
     dataVersion: () => undefined,
     lastDataVersion: () => undefined,
+    runInBackground: () => {},
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: () => kysely.destroy(),
   };

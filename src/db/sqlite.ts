@@ -1,9 +1,11 @@
 // SQLite through better-sqlite3: one writing connection behind group commit (src/db/writes.ts),
 // and a read-only one for reads outside transactions (src/db/reads.ts).
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, realpathSync, statSync } from "node:fs";
+import { endianness } from "node:os";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
 import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement } from "kysely";
+import { type Checkpoints, checkpointInBackground } from "./checkpoints.js";
 import type { Db, DbConfig } from "./database.js";
 import { type DirectConnection, registerDirect } from "./reads.js";
 import type { Database } from "./types.js";
@@ -33,11 +35,11 @@ export function openSqlite(config: DbConfig): Db {
   // Our own statements that may write bump `local`, and so does any commit seen in the WAL (our
   // writer's, the CLI's, a second process's). Together they change on every change.
   let local = 0;
-  const committed = commitWatch(path, reader ?? conn);
+  const watch = commitWatch(path, reader ?? conn);
   const dataVersion = () => {
     // Nothing is current once the database is closed, whatever the -shm file still says.
     if (!conn.open) throw new TypeError("The database connection is not open");
-    if (committed()) local++;
+    if (watch.changed()) local++;
     return local;
   };
   const bump = () => {
@@ -45,14 +47,21 @@ export function openSqlite(config: DbConfig): Db {
   };
   const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(conn, bump) }) });
   if (reader) registerDirect(kysely, directConnection(reader, false, bump));
+  let checkpoints: Checkpoints | undefined;
   return {
     kysely,
     dialect: "sqlite",
-    writes: groupCommit(kysely, directConnection(conn, true, bump)),
+    writes: groupCommit(kysely, directConnection(conn, true, bump), () => checkpoints?.beforeWrite()),
     dataVersion,
     lastDataVersion: () => local,
     poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
+    runInBackground: () => {
+      if (path !== ":memory:") {
+        checkpoints ??= checkpointInBackground(conn, path, config.sqliteSynchronous, { walFrames: watch.frames });
+      }
+    },
     close: async () => {
+      await checkpoints?.stop();
       // The writer closes last: the last connection to close checkpoints the WAL into the
       // database file and removes it, and the reader, being read-only, cannot.
       reader?.close();
@@ -94,16 +103,18 @@ function cachingStatements(conn: SQLite.Database, onWrite: () => void): SqliteDa
  * the same through a read transaction, whose locks cost three times as much on every request; it
  * stays the answer where there is no -shm file (an in-memory database).
  */
-function commitWatch(path: string, conn: SQLite.Database): () => boolean {
+export function commitWatch(path: string, conn: SQLite.Database): CommitWatch {
   const version = conn.prepare("pragma data_version").pluck();
   let last = version.get(); // a first read transaction: it creates the -shm file
   const shm = path === ":memory:" ? undefined : shmDescriptor(path);
   if (shm === undefined) {
-    return () => {
-      const v = version.get();
-      const changed = v !== last;
-      last = v;
-      return changed;
+    return {
+      changed: () => {
+        const v = version.get();
+        const changed = v !== last;
+        last = v;
+        return changed;
+      },
     };
   }
   const header = Buffer.alloc(48);
@@ -115,7 +126,21 @@ function commitWatch(path: string, conn: SQLite.Database): () => boolean {
     return moved;
   };
   changed();
-  return changed;
+  // mxFrame, the last valid frame of the WAL: bytes 16-19 of the header, in the machine's order.
+  const little = endianness() === "LE";
+  const frames = () => {
+    const n = readSync(shm, header, 0, 48, 0);
+    if (n !== 48) return 0;
+    return little ? header.readUInt32LE(16) : header.readUInt32BE(16);
+  };
+  return { changed, frames };
+}
+
+export interface CommitWatch {
+  /** Whether any connection has committed since the last call. */
+  changed(): boolean;
+  /** Frames now in the WAL, where the -shm file can be read. */
+  frames?(): number;
 }
 
 /**

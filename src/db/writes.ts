@@ -36,7 +36,13 @@ interface Job {
  * that single commit (one fsync) is durable. A failed commit fails every unit in it. With
  * `direct`, the batch's statements skip Kysely's connection machinery (src/db/reads.ts).
  */
-export function groupCommit(db: Kysely<Database>, direct?: DirectConnection, maxBatch = 256): Writes {
+export function groupCommit(
+  db: Kysely<Database>,
+  direct?: DirectConnection,
+  /** What to wait for, if anything, before the next transaction begins (src/db/checkpoints.ts). */
+  beforeBatch?: () => Promise<void> | undefined,
+  maxBatch = 256,
+): Writes {
   let queue: Job[] = [];
   let flushing = false;
 
@@ -95,6 +101,8 @@ export function groupCommit(db: Kysely<Database>, direct?: DirectConnection, max
     flushing = true;
     try {
       while (queue.length > 0) {
+        const wait = beforeBatch?.();
+        if (wait) await wait;
         const batch = queue.length > maxBatch ? queue.splice(0, maxBatch) : queue;
         if (batch === queue) queue = [];
         await runBatch(batch);
