@@ -4,7 +4,12 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Db } from "../src/db/database.js";
 import { uniqueViolation } from "../src/db/errors.js";
-import { findDevUser, insertDevUser, updateDevUser } from "../src/db/repositories/dev-users.js";
+import {
+  findDevUser,
+  findDevUserWithIdentities,
+  insertDevUser,
+  updateDevUser,
+} from "../src/db/repositories/dev-users.js";
 import { identitiesOfUsers, insertIdentity, insertIdentityUnlessTaken } from "../src/db/repositories/identities.js";
 import { ApiError } from "../src/errors.js";
 import { devUserDon } from "../src/ids.js";
@@ -101,6 +106,29 @@ for (const { dialect, skip } of await testDialects())
         );
         assert.equal(results.filter(Boolean).length, 1);
         assert.equal((await owners(a, "okta", "contended")).length, 1);
+      });
+
+      it("reads a user with its identities in link order, or nothing for another org's user", async () => {
+        const a = await newOrg(db, "joined-a");
+        const b = await newOrg(db, "joined-b");
+        const [u1, u2] = (await users(a, 2, "j")) as [number, number];
+        await identity(a, u1, "slack", "J1");
+        await identity(a, u1, "github", "J2");
+        await identity(a, u1, "okta", "J3");
+        const found = await findDevUserWithIdentities(db.kysely, a.orgId, u1);
+        assert.equal(found?.row.id, u1);
+        assert.equal(found?.row.email, (await findDevUser(db.kysely, a.orgId, u1))?.email);
+        assert.deepEqual(
+          Object.keys(found!.row).sort(),
+          Object.keys((await findDevUser(db.kysely, a.orgId, u1))!).sort(),
+        );
+        assert.deepEqual(found?.identities, await identitiesOfUsers(db.kysely, [u1]));
+        assert.deepEqual(
+          found?.identities.map((i) => i.external_id),
+          ["J1", "J2", "J3"],
+        );
+        assert.deepEqual((await findDevUserWithIdentities(db.kysely, a.orgId, u2))?.identities, []);
+        assert.equal(await findDevUserWithIdentities(db.kysely, b.orgId, u1), undefined);
       });
 
       it("the database refuses an email already used in the org, in any case", async () => {

@@ -4,6 +4,7 @@ import { uniqueViolation } from "../db/errors.js";
 import {
   findDevUser,
   findDevUserByEmail,
+  findDevUserWithIdentities,
   insertDevUser,
   managerChain,
   moveReports,
@@ -145,8 +146,9 @@ async function buildPatch(
 
 export async function getDevUser(deps: Deps, caller: Caller, id: string): Promise<WireDevUser> {
   const db = deps.db.kysely;
-  const row = await loadUser(db, caller, id, "id");
-  return hydrateOne(db, caller, row);
+  const found = await findDevUserWithIdentities(db, caller.orgId, parseDevUserId(id, "id", caller.org));
+  assertThat(found, () => notFound("dev user"));
+  return hydrateOne(db, caller, found.row, found.identities);
 }
 
 export async function getSelf(deps: Deps, caller: Caller): Promise<WireDevUser> {

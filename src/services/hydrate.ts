@@ -8,7 +8,13 @@ import type { Caller } from "./context.js";
 import { toWireDevUser } from "./mapper.js";
 import type { WireDevUser } from "./wire.js";
 
-export async function hydrate(db: Kysely<Database>, caller: Caller, rows: DevUserRow[]): Promise<WireDevUser[]> {
+export async function hydrate(
+  db: Kysely<Database>,
+  caller: Caller,
+  rows: DevUserRow[],
+  /** Identities already read, by user id: those users are not asked for again. */
+  read?: ReadonlyMap<number, IdentityRow[]>,
+): Promise<WireDevUser[]> {
   const { orgId, org } = caller;
   const byId = new Map<number, DevUserRow>(rows.map((r) => [r.id, r]));
   // Most references are to the caller (who created or last changed the user): already read.
@@ -25,7 +31,7 @@ export async function hydrate(db: Kysely<Database>, caller: Caller, rows: DevUse
   const [identities, related] = await Promise.all([
     identitiesOfUsers(
       db,
-      rows.flatMap((r) => (known && r.id === caller.userId ? [] : [r.id])),
+      rows.flatMap((r) => ((known && r.id === caller.userId) || read?.has(r.id) ? [] : [r.id])),
     ),
     wanted.size > 0 ? findDevUsers(db, orgId, [...wanted]) : [],
   ]);
@@ -36,6 +42,7 @@ export async function hydrate(db: Kysely<Database>, caller: Caller, rows: DevUse
     if (list) list.push(i);
     else grouped.set(i.dev_user_id, [i]);
   }
+  if (read) for (const [id, list] of read) grouped.set(id, list);
   if (known) grouped.set(caller.userId, known);
   else if (memo && rows.some((r) => r.id === caller.userId) && memo.current) {
     // Still current after the read, so what it read belongs to the memo's version.
@@ -44,7 +51,12 @@ export async function hydrate(db: Kysely<Database>, caller: Caller, rows: DevUse
   return rows.map((r) => toWireDevUser(org, r, grouped.get(r.id) ?? [], byId));
 }
 
-export async function hydrateOne(db: Kysely<Database>, caller: Caller, row: DevUserRow): Promise<WireDevUser> {
-  const [user] = await hydrate(db, caller, [row]);
+export async function hydrateOne(
+  db: Kysely<Database>,
+  caller: Caller,
+  row: DevUserRow,
+  identities?: IdentityRow[],
+): Promise<WireDevUser> {
+  const [user] = await hydrate(db, caller, [row], identities && new Map([[row.id, identities]]));
   return user!;
 }

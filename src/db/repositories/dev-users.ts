@@ -1,7 +1,7 @@
 import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql } from "kysely";
 import { prepared } from "../prepared.js";
 import { readAll, readFirst } from "../reads.js";
-import type { Database, DevUserPatch, DevUserRow, NewDevUser } from "../types.js";
+import type { Database, DevUserPatch, DevUserRow, IdentityRow, NewDevUser } from "../types.js";
 
 type Eb = ExpressionBuilder<Database, "dev_users">;
 
@@ -11,6 +11,61 @@ const devUserById = prepared((db, orgId: number, id: number) =>
 
 export function findDevUser(db: Kysely<Database>, orgId: number, id: number): Promise<DevUserRow | undefined> {
   return devUserById.first(db, orgId, id);
+}
+
+const devUserWithIdentities = prepared((db, orgId: number, id: number) =>
+  db
+    .selectFrom("dev_users")
+    .leftJoin("external_identities", "external_identities.dev_user_id", "dev_users.id")
+    .selectAll("dev_users")
+    .select([
+      "external_identities.id as identity_id",
+      "external_identities.org_id as identity_org_id",
+      "external_identities.issuer as identity_issuer",
+      "external_identities.external_id as identity_external_id",
+      "external_identities.display_name as identity_display_name",
+      "external_identities.is_verified as identity_is_verified",
+      "external_identities.created_date as identity_created_date",
+    ])
+    .where("dev_users.id", "=", id)
+    .where("dev_users.org_id", "=", orgId)
+    .orderBy("external_identities.id"),
+);
+
+/** A user of an org and its identities (in link order), in one statement: one round trip. */
+export async function findDevUserWithIdentities(
+  db: Kysely<Database>,
+  orgId: number,
+  id: number,
+): Promise<{ row: DevUserRow; identities: IdentityRow[] } | undefined> {
+  const rows = await devUserWithIdentities.all(db, orgId, id);
+  const first = rows[0];
+  if (!first) return undefined;
+  const {
+    identity_id: _id,
+    identity_org_id: _org,
+    identity_issuer: _issuer,
+    identity_external_id: _externalId,
+    identity_display_name: _displayName,
+    identity_is_verified: _verified,
+    identity_created_date: _created,
+    ...row
+  } = first;
+  const identities: IdentityRow[] = [];
+  for (const r of rows) {
+    if (r.identity_id === null) continue;
+    identities.push({
+      id: r.identity_id,
+      org_id: r.identity_org_id!,
+      dev_user_id: r.id,
+      issuer: r.identity_issuer!,
+      external_id: r.identity_external_id!,
+      display_name: r.identity_display_name,
+      is_verified: r.identity_is_verified!,
+      created_date: r.identity_created_date!,
+    });
+  }
+  return { row, identities };
 }
 
 export async function findDevUsers(db: Kysely<Database>, orgId: number, ids: number[]): Promise<DevUserRow[]> {
