@@ -69,6 +69,40 @@ describe("checkpoints in the background", () => {
     writer.close();
   });
 
+  it("hands checkpoints back to SQLite while another connection keeps the WAL from starting over", async () => {
+    const file = join(dir, "pinned.sqlite");
+    const writer = new SQLite(file);
+    writer.pragma("journal_mode = WAL");
+    writer.exec("create table t (k integer primary key, v text)");
+    const autocheckpoint = () => writer.pragma("wal_autocheckpoint", { simple: true });
+    const { frames } = commitWatch(file, writer);
+    const checkpoints = checkpointInBackground(writer, file, "FULL", {
+      intervalMs: 5,
+      catchUpFrames: 20,
+      walFrames: frames,
+    });
+    const pin = new SQLite(file, { readonly: true });
+    try {
+      await until("the worker runs", () => autocheckpoint() === 0);
+      const insert = writer.prepare("insert into t (v) values (?)");
+      insert.run("x".repeat(3000));
+      // A read transaction left open in another process holds its snapshot: nothing after it can
+      // be copied into the database file, so no checkpoint catches up.
+      pin.exec("begin");
+      pin.prepare("select count(*) from t").get();
+      for (let i = 0; i < 200 && autocheckpoint() === 0; i++) {
+        await checkpoints.beforeWrite();
+        insert.run("x".repeat(3000));
+      }
+      assert.equal(autocheckpoint(), 1000, "SQLite's own checkpoints are back on");
+    } finally {
+      if (pin.inTransaction) pin.exec("commit");
+      pin.close();
+      await checkpoints.stop();
+    }
+    writer.close();
+  });
+
   it("leaves SQLite's own checkpoints on when the worker cannot open the database", async () => {
     const file = join(dir, "plain.sqlite");
     const writer = new SQLite(file);

@@ -34,7 +34,9 @@ interface Job {
  * of work that arrive while a commit is syncing run together in the next transaction, each in
  * its own savepoint (so one failing unit rolls back alone), and all of them are answered once
  * that single commit (one fsync) is durable. A failed commit fails every unit in it. With
- * `direct`, the batch's statements skip Kysely's connection machinery (src/db/reads.ts).
+ * `direct`, the batch's statements skip Kysely's connection machinery (src/db/reads.ts); a unit
+ * must then await each of its statements in turn, as every unit here does, since the batch's own
+ * SAVEPOINT and RELEASE no longer queue behind Kysely's.
  */
 export function groupCommit(
   db: Kysely<Database>,
@@ -101,8 +103,11 @@ export function groupCommit(
     flushing = true;
     try {
       while (queue.length > 0) {
-        const wait = beforeBatch?.();
-        if (wait) await wait;
+        try {
+          await beforeBatch?.();
+        } catch {
+          // Only a wait for the checkpointer: the batch goes ahead without it.
+        }
         const batch = queue.length > maxBatch ? queue.splice(0, maxBatch) : queue;
         if (batch === queue) queue = [];
         await runBatch(batch);
