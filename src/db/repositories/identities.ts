@@ -38,26 +38,6 @@ export interface NewIdentity {
   created_date: string;
 }
 
-const identityInsert = prepared(
-  (
-    db,
-    orgId: number,
-    devUserId: number,
-    issuer: string,
-    externalId: string,
-    displayName: string | null,
-    createdDate: string,
-  ) =>
-    db.insertInto("external_identities").values({
-      org_id: orgId,
-      dev_user_id: devUserId,
-      issuer,
-      external_id: externalId,
-      display_name: displayName,
-      created_date: createdDate,
-    }),
-);
-
 const identityInsertUnlessTaken = prepared(
   (
     db,
@@ -101,15 +81,7 @@ export async function insertIdentityUnlessTaken(db: Kysely<Database>, row: NewId
 }
 
 export async function insertIdentity(db: Kysely<Database>, row: NewIdentity): Promise<void> {
-  await identityInsert.all(
-    db,
-    row.org_id,
-    row.dev_user_id,
-    row.issuer,
-    row.external_id,
-    row.display_name,
-    row.created_date,
-  );
+  await db.insertInto("external_identities").values(row).execute();
 }
 
 export async function deleteIdentity(db: Kysely<Database>, devUserId: number, issuer: string): Promise<number> {
