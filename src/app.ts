@@ -11,7 +11,7 @@ import { RateLimiter } from "./plugins/rate-limit.js";
 import { devUsersRoutes } from "./routes/dev-users.js";
 import { healthRoutes } from "./routes/health.js";
 import { collectRoutes, openapiRoute } from "./routes/openapi.js";
-import { Authenticator, type TokenClaims } from "./services/auth.js";
+import { Authenticator, assertOneAuthorization, type TokenClaims } from "./services/auth.js";
 import { type Caller, type Deps, systemClock } from "./services/context.js";
 import { KeyRing } from "./services/keys.js";
 
@@ -113,19 +113,23 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     inFlight++;
     reply.raw.once("close", () => inFlight--);
     if (draining) throw unavailable("the service is shutting down");
-    // The token's own checks come first (no database work), so the limit applies per valid token
-    // and per IP otherwise, before any database read: a flood of bad tokens is refused cheaply.
-    let verified: { token: string; claims: TokenClaims } | undefined;
+    // The token's own checks come first (no database work), so the limit applies per user a valid
+    // token proves (however many tokens they hold), and per IP otherwise, before any database
+    // read: a flood of bad tokens is refused cheaply.
+    let verified: { claims: TokenClaims } | undefined;
     let authError: unknown;
     const isRoute = req.routeOptions.url !== undefined;
     if (isRoute) {
       try {
+        assertOneAuthorization(req.raw.rawHeaders);
         verified = await auth.verifyHeader(req.headers.authorization);
       } catch (err) {
         authError = err;
       }
     }
-    const decision = await limiter.hit(verified ? RateLimiter.tokenKey(verified.token) : `ip:${req.ip}`);
+    const decision = await limiter.hit(
+      verified ? RateLimiter.subjectKey(verified.claims.org, verified.claims.sub) : `ip:${req.ip}`,
+    );
     if (decision) {
       reply.header("x-ratelimit-limit", decision.limit);
       reply.header("x-ratelimit-remaining", decision.remaining);

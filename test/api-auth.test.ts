@@ -103,15 +103,22 @@ for (const { dialect, skip } of await testDialects())
         assert.equal(err.body.type, "unauthenticated");
         const list = await sdkError(m.sdk.devUsersListPost({}));
         assert.equal(list.status, 401);
+        // Re-activation does not revive the old token; a new one works.
         await admin.devUsersActivate({ id: m.id });
-        assert.equal((await m.sdk.devUsersSelf()).status, 200);
+        assert.equal((await sdkError(m.sdk.devUsersSelf())).status, 401);
+        assert.equal((await s.sdk(await s.token("soon-gone@example.com")).devUsersSelf()).status, 200);
       });
 
       it("answers 401 for a shadow user's token", async () => {
         const u = (await admin.devUsersCreate({ email: "shadowy@example.com", state: SHADOW })).data.dev_user;
         // The CLI refuses to mint it; a token signed with the service's own key still gets 401.
         await assert.rejects(s.token("shadowy@example.com"), /is shadow/);
-        const signed = await mintToken(new KeyRing(s.running.db.kysely), Number(u.display_id!.slice(5)), s.org, 3600);
+        const row = await s.running.db.kysely
+          .selectFrom("dev_users")
+          .selectAll()
+          .where("email", "=", "shadowy@example.com")
+          .executeTakeFirstOrThrow();
+        const signed = await mintToken(new KeyRing(s.running.db.kysely), row, s.org, 3600);
         await assert401(signed, "shadow user");
         assert.equal((await get(u.id)).state, "shadow");
       });

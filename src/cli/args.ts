@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { ORG_SLUG_RE } from "../ids.js";
+import { MAX_TOKEN_TTL_SECONDS } from "../services/auth.js";
 import { isEmail } from "../validation.js";
 
 export class UsageError extends Error {}
@@ -7,14 +8,13 @@ export class UsageError extends Error {}
 export const DEFAULT_ORG = "default";
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
-const MAX_TTL_SECONDS = 3650 * 86400;
 
 /** `90s`, `15m`, `12h`, `30d` → seconds. */
 export function parseDuration(raw: string): number {
   const m = /^([1-9][0-9]{0,8})([smhd])$/.exec(raw.trim());
   if (!m) throw new UsageError(`--ttl must look like 90s, 15m, 12h or 30d, got "${raw}"`);
   const seconds = Number(m[1]) * UNITS[m[2]!]!;
-  if (seconds > MAX_TTL_SECONDS) throw new UsageError(`--ttl may be at most 3650d (ten years), got "${raw}"`);
+  if (seconds > MAX_TOKEN_TTL_SECONDS) throw new UsageError(`--ttl may be at most 3650d (ten years), got "${raw}"`);
   return seconds;
 }
 

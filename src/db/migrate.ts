@@ -1,12 +1,14 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from "kysely";
 import * as initial from "./migrations/2026-11-27T10-00-00_initial.js";
 import * as orgIdIndex from "./migrations/2026-11-27T11-30-00_dev-users-org-id-index.js";
+import * as tokenGeneration from "./migrations/2026-12-01T11-00-00_token-generation.js";
 import type { Database } from "./types.js";
 
 // Listed here rather than read from disk so the build needs no file-system lookups at start.
 const migrations: Record<string, Migration> = {
   "2026-11-27T10-00-00_initial": initial,
   "2026-11-27T11-30-00_dev-users-org-id-index": orgIdIndex,
+  "2026-12-01T11-00-00_token-generation": tokenGeneration,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

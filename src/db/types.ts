@@ -37,6 +37,8 @@ export interface DevUsersTable {
   modified_by_id: number | null;
   created_date: string;
   modified_date: string;
+  /** Tokens minted before the last deactivation carry an older generation and are refused. */
+  token_generation: ColumnType<number, number | undefined, number>;
 }
 
 export interface DevUserPhoneNumbersTable {

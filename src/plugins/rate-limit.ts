@@ -1,7 +1,6 @@
 // Rate limiting with @fastify/rate-limit's own stores (in memory, or Redis shared by every
 // instance). The plugin's hook reports X-RateLimit-Reset as seconds-from-now and offers no way
 // to report the epoch second DevRev's clients expect, so this hook calls the stores itself.
-import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import LocalStore from "@fastify/rate-limit/store/LocalStore.js";
 import type RedisStoreClass from "@fastify/rate-limit/store/RedisStore.js";
@@ -62,9 +61,12 @@ export class RateLimiter {
     return this.redis ? "redis" : "memory";
   }
 
-  /** Keys are hashed so tokens never sit in Redis in the clear. */
-  static tokenKey(token: string): string {
-    return `t:${createHash("sha256").update(token).digest("base64url").slice(0, 22)}`;
+  /**
+   * The bucket of the user a verified token names: what its signature proves, not how the token
+   * is spelled, so neither a re-spelling nor a second token of the same user gets a fresh one.
+   */
+  static subjectKey(org: string, sub: number): string {
+    return `u:${org}:${sub}`;
   }
 
   async hit(key: string): Promise<RateDecision | undefined> {

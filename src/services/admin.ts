@@ -26,7 +26,7 @@ export interface IssueTokenInput {
 export async function issueToken(deps: Deps, keys: KeyRing, input: IssueTokenInput): Promise<string> {
   const db = deps.db.kysely;
   const now = deps.now();
-  const userId = await db.transaction().execute(async (trx) => {
+  const user = await db.transaction().execute(async (trx) => {
     const org = await ensureOrg(trx, input.org, now);
     // Two first `token create`s on an empty org must not both make an admin.
     await lockOrg(trx, org.id);
@@ -37,7 +37,7 @@ export async function issueToken(deps: Deps, keys: KeyRing, input: IssueTokenInp
           `${input.email} is ${existing.state}, and only active users can use a token; activate it first (dev-users.activate)`,
         );
       }
-      return existing.id;
+      return existing;
     }
     if ((await countDevUsers(trx, org.id)) > 0) {
       throw new AdminError(
@@ -56,9 +56,9 @@ export async function issueToken(deps: Deps, keys: KeyRing, input: IssueTokenInp
       modified_date: now,
     });
     await updateDevUser(trx, row.id, { created_by_id: row.id, modified_by_id: row.id });
-    return row.id;
+    return row;
   });
-  return mintToken(keys, userId, input.org, input.ttlSeconds);
+  return mintToken(keys, user, input.org, input.ttlSeconds);
 }
 
 export async function setRole(deps: Deps, input: { email: string; org: string; role: "admin" | "member" }) {

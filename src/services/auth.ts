@@ -1,27 +1,50 @@
 // Tokens: EdDSA JWTs this service signs. A token names a user and an org; the user's state and
 // role are current on every request, so deactivation and role changes take effect at once: the
 // row is read again, or reused only while the database reports no write since it was read.
-import { decodeProtectedHeader, jwtVerify, SignJWT } from "jose";
+import { randomUUID } from "node:crypto";
+import { jwtVerify, SignJWT } from "jose";
 import { findDevUser } from "../db/repositories/dev-users.js";
 import { findOrgBySlug } from "../db/repositories/orgs.js";
-import { assertThat, unauthenticated } from "../errors.js";
+import { ApiError, assertThat, unauthenticated } from "../errors.js";
+import { ORG_SLUG_RE } from "../ids.js";
 import { type Caller, CallerMemo, type Deps } from "./context.js";
 import { ALG, type KeyRing } from "./keys.js";
+import { canonicalSegments, hasDuplicateKeys } from "./token-format.js";
 
 export interface TokenClaims {
   sub: number;
   org: string;
   exp: number;
   kid: string;
+  /** The user's token generation when it was minted: a deactivation since ends the token. */
+  gen: number;
+  jti: string;
 }
 
-export async function mintToken(keys: KeyRing, sub: number, org: string, ttlSeconds: number): Promise<string> {
+/** Who makes the tokens, and for whom: every token this service mints names both, and must. */
+export const TOKEN_ISSUER = "devusers";
+export const TOKEN_AUDIENCE = "devusers";
+/** The longest lifetime any token is minted with (ten years); a longer one was not made here. */
+export const MAX_TOKEN_TTL_SECONDS = 3650 * 86_400;
+/** How far ahead of our clock another instance's may run when it mints a token. */
+export const CLOCK_SKEW_SECONDS = 60;
+
+export async function mintToken(
+  keys: KeyRing,
+  user: { id: number; token_generation: number },
+  org: string,
+  ttlSeconds: number,
+): Promise<string> {
   const { kid, key } = await keys.signingKey();
-  return new SignJWT({ org })
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ org, gen: user.token_generation })
     .setProtectedHeader({ alg: ALG, kid, typ: "JWT" })
-    .setSubject(String(sub))
-    .setIssuedAt()
-    .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
+    .setIssuer(TOKEN_ISSUER)
+    .setAudience(TOKEN_AUDIENCE)
+    .setSubject(String(user.id))
+    .setJti(randomUUID())
+    .setIssuedAt(now)
+    .setExpirationTime(now + ttlSeconds)
     .sign(key);
 }
 
@@ -32,6 +55,31 @@ export function tokenFromHeader(header: string | undefined): string | undefined 
   const match = /^bearer\s+(.+)$/i.exec(trimmed);
   const token = (match ? match[1]! : trimmed).trim();
   return token === "" ? undefined : token;
+}
+
+/** Node keeps the first of several Authorization headers and drops the rest: refuse them instead. */
+export function assertOneAuthorization(rawHeaders: string[]): void {
+  let seen = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length === 13 && name.toLowerCase() === "authorization") seen++;
+  }
+  assertThat(seen <= 1, () => new ApiError("bad_request", "a request may carry only one Authorization header"));
+}
+
+const SUB_RE = /^[1-9][0-9]{0,14}$/;
+const isInt = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v);
+
+/** The claims of a verified payload, or undefined when any is missing, mistyped or out of range. */
+function readClaims(payload: Record<string, unknown>, kid: string, nowSec: number): TokenClaims | undefined {
+  const { sub, org, exp, iat, gen, jti, aud, iss } = payload;
+  if (typeof sub !== "string" || !SUB_RE.test(sub)) return undefined;
+  if (typeof org !== "string" || !ORG_SLUG_RE.test(org)) return undefined;
+  if (iss !== TOKEN_ISSUER || aud !== TOKEN_AUDIENCE) return undefined;
+  if (typeof jti !== "string" || jti === "" || jti.length > 64) return undefined;
+  if (!isInt(gen) || gen < 0 || !isInt(exp) || !isInt(iat)) return undefined;
+  if (iat > nowSec + CLOCK_SKEW_SECONDS || exp - iat > MAX_TOKEN_TTL_SECONDS) return undefined;
+  return { sub: Number(sub), org, exp, kid, gen, jti };
 }
 
 const CACHE_MAX = 10_000;
@@ -60,27 +108,37 @@ export class Authenticator {
       this.cache.delete(token);
       throw unauthenticated("the token has expired or its signing key was retired");
     }
-    let kid: string | undefined;
+    // Only the canonical spelling, without repeated keys: then one token is one string.
+    const segments = canonicalSegments(token);
+    assertThat(segments, () => unauthenticated("the token is malformed"));
+    let header: Record<string, unknown>;
     try {
-      kid = decodeProtectedHeader(token).kid;
+      header = JSON.parse(segments.header) as Record<string, unknown>;
+      JSON.parse(segments.payload);
     } catch {
       throw unauthenticated("the token is malformed");
     }
-    assertThat(typeof kid === "string", unauthenticated("the token names no signing key"));
+    assertThat(!hasDuplicateKeys(segments.header) && !hasDuplicateKeys(segments.payload), () =>
+      unauthenticated("the token repeats a key in its header or payload"),
+    );
+    const kid = header.kid;
+    assertThat(typeof kid === "string", () => unauthenticated("the token names no signing key"));
     const key = await this.keys.verificationKey(kid);
-    assertThat(key, unauthenticated("the token's signing key is unknown or retired"));
+    assertThat(key, () => unauthenticated("the token's signing key is unknown or retired"));
     let payload: Record<string, unknown>;
     try {
-      ({ payload } = await jwtVerify(token, key, { algorithms: [ALG], requiredClaims: ["sub", "exp"] }));
+      ({ payload } = await jwtVerify(token, key, {
+        algorithms: [ALG],
+        issuer: TOKEN_ISSUER,
+        audience: TOKEN_AUDIENCE,
+        requiredClaims: ["sub", "exp", "iat", "jti"],
+        clockTolerance: CLOCK_SKEW_SECONDS,
+      }));
     } catch {
       throw unauthenticated("the token is invalid or expired");
     }
-    const sub = Number(payload.sub);
-    assertThat(
-      Number.isSafeInteger(sub) && sub > 0 && typeof payload.org === "string" && typeof payload.exp === "number",
-      unauthenticated("the token's claims are malformed"),
-    );
-    const claims: TokenClaims = { sub, org: payload.org as string, exp: payload.exp as number, kid };
+    const claims = readClaims(payload, kid, Math.floor(Date.now() / 1000));
+    assertThat(claims, () => unauthenticated("the token's claims are malformed or out of range"));
     if (this.cache.size >= CACHE_MAX) this.cache.clear();
     this.cache.set(token, claims);
     return claims;
@@ -119,6 +177,9 @@ export class Authenticator {
         this.memos.set(claims.sub, memo);
       }
     }
+    assertThat(user.token_generation === claims.gen, () =>
+      unauthenticated("the token was ended when its user was deactivated; ask for a new one"),
+    );
     const role = user.role === "admin" ? "admin" : "member";
     return { userId: user.id, orgId, org: claims.org, role, row: user, memo };
   }

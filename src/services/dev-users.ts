@@ -2,6 +2,7 @@
 import type { Kysely } from "kysely";
 import { uniqueViolation } from "../db/errors.js";
 import {
+  deactivateDevUserRow,
   findDevUser,
   findDevUserByEmail,
   findDevUserWithIdentities,
@@ -229,8 +230,10 @@ async function setState(deps: Deps, caller: Caller, id: string, state: "active" 
   await deps.db.writes.run(async (trx) => {
     const row = await loadUser(trx, caller, id, "id");
     if (row.state === state) return;
-    if (state !== "active") await assertAdminRemains(trx, caller.orgId, row, "id");
-    await updateDevUser(trx, row.id, { state, modified_date: deps.now(), modified_by_id: caller.userId });
+    const mark = { modified_date: deps.now(), modified_by_id: caller.userId };
+    if (state === "active") return updateDevUser(trx, row.id, { ...mark, state });
+    await assertAdminRemains(trx, caller.orgId, row, "id");
+    await deactivateDevUserRow(trx, row.id, mark);
   });
 }
 
@@ -254,7 +257,8 @@ export async function mergeDevUsers(deps: Deps, caller: Caller, primaryRef: stri
       // (which locks its user first) then waits for the merge instead of crossing it.
       const mark = { modified_date: now, modified_by_id: caller.userId };
       for (const id of [primary.id, secondary.id].sort((a, b) => a - b)) {
-        await updateDevUser(trx, id, id === secondary.id ? { ...mark, state: "deactivated" } : mark);
+        if (id === secondary.id) await deactivateDevUserRow(trx, id, mark);
+        else await updateDevUser(trx, id, mark);
       }
       const identities = await identitiesOfUsers(trx, [primary.id, secondary.id]);
       const held = new Set(identities.filter((i) => i.dev_user_id === primary.id).map((i) => i.issuer));

@@ -101,6 +101,19 @@ export async function updateDevUser(db: Kysely<Database>, id: number, patch: Dev
   await db.updateTable("dev_users").set(patch).where("id", "=", id).execute();
 }
 
+/**
+ * Deactivates a user and moves its token generation on, so every token minted before stays
+ * refused even if the user is activated again. The increment happens in SQL: two concurrent
+ * deactivations cannot both write the same next generation.
+ */
+export async function deactivateDevUserRow(db: Kysely<Database>, id: number, mark: DevUserPatch): Promise<void> {
+  await db
+    .updateTable("dev_users")
+    .set((eb) => ({ ...mark, state: "deactivated", token_generation: eb("token_generation", "+", 1) }))
+    .where("id", "=", id)
+    .execute();
+}
+
 /** Updates a user of an org and returns the row, or undefined when the org has no such user. */
 export async function updateDevUserInOrg(
   db: Kysely<Database>,
