@@ -4,10 +4,10 @@ import type { Config } from "./config.js";
 import type { Db } from "./db/database.js";
 import { ApiError, unavailable } from "./errors.js";
 import { registerErrorHandling } from "./plugins/error-handler.js";
-import { parseJsonBody } from "./plugins/json-body.js";
+import { decodeBody, parseJsonBody } from "./plugins/json-body.js";
 import { Metrics } from "./plugins/metrics.js";
-import { rejectNul } from "./plugins/nul-guard.js";
 import { RateLimiter } from "./plugins/rate-limit.js";
+import { rejectFlawedStrings } from "./plugins/string-guard.js";
 import { devUsersRoutes } from "./routes/dev-users.js";
 import { healthRoutes } from "./routes/health.js";
 import { collectRoutes, openapiRoute } from "./routes/openapi.js";
@@ -92,10 +92,10 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   app.removeContentTypeParser("text/plain");
   // A POST with no body reads as {}, so its missing fields are named like any other. Prototype
   // keys and nesting deeper than 64 levels are refused (plugins/json-body.ts).
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_req, body, done) => {
     let value: unknown;
     try {
-      value = parseJsonBody(body as string);
+      value = parseJsonBody(decodeBody(body as Buffer));
     } catch (err) {
       return done(err as Error, undefined);
     }
@@ -104,7 +104,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   app.addHook("preValidation", async (req) => {
     if (req.method === "POST" && req.body === undefined) req.body = {};
   });
-  app.addHook("preHandler", rejectNul);
+  app.addHook("preHandler", rejectFlawedStrings);
 
   app.addHook("onRequest", async (req, reply) => {
     if (req.routeOptions.config.public) return;

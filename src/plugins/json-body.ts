@@ -28,6 +28,18 @@ export function nestedDeeperThan(value: unknown, max: number): boolean {
   return false;
 }
 
+/** Invalid UTF-8 is refused rather than silently replaced by U+FFFD, which would merge values. */
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** The body's text, or a 400 when its bytes are not UTF-8. */
+export function decodeBody(bytes: Buffer): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new ApiError("bad_request", "the request body is not valid UTF-8");
+  }
+}
+
 /** The parsed body, or an ApiError: `parse_error` for text that is not JSON, `bad_request` for the rest. */
 export function parseJsonBody(text: string): unknown {
   if (text.trim() === "") return {};

@@ -76,6 +76,12 @@ async function checkManager(db: Kysely<Database>, caller: Caller, userId: number
   return manager.id;
 }
 
+/**
+ * The most custom_fields may hold, as stored JSON in UTF-8. It bounds what merges can grow a row
+ * to, and so what every get, self and list sends back.
+ */
+export const MAX_CUSTOM_FIELDS_BYTES = 64 * 1024;
+
 function mergeCustomFields(current: string, update: Record<string, unknown>): string {
   // Keys given replace their values; a null value removes the key.
   const merged = { ...(JSON.parse(current) as Record<string, unknown>) };
@@ -83,7 +89,15 @@ function mergeCustomFields(current: string, update: Record<string, unknown>): st
     if (v === null) delete merged[k];
     else merged[k] = v;
   }
-  return JSON.stringify(merged);
+  const json = JSON.stringify(merged);
+  const bytes = Buffer.byteLength(json);
+  assertThat(bytes <= MAX_CUSTOM_FIELDS_BYTES, () =>
+    valueNotPermitted(
+      "custom_fields",
+      `must stay at most ${MAX_CUSTOM_FIELDS_BYTES} bytes as stored JSON once merged (would be ${bytes})`,
+    ),
+  );
+  return json;
 }
 
 async function buildPatch(
