@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance, LogController } from "fastify";
 import type { Config } from "./config.js";
 import type { Db } from "./db/database.js";
 import { ApiError, unavailable } from "./errors.js";
-import { registerErrorHandling } from "./plugins/error-handler.js";
+import { answerClientError, answerFrameworkError, registerErrorHandling } from "./plugins/error-handler.js";
 import { decodeBody, parseJsonBody } from "./plugins/json-body.js";
 import { Metrics } from "./plugins/metrics.js";
 import { RateLimiter } from "./plugins/rate-limit.js";
@@ -57,6 +57,12 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     // only when the peer is a trusted proxy.
     trustProxy: config.trustProxy,
     return503OnClosing: false,
+    // What Node's HTTP parser refuses, and URLs that do not decode, are answered in DevRev's shape
+    // (plugins/error-handler.ts), as is an HTTP/1.1 request without Host, which Node would
+    // otherwise answer itself with an empty 400.
+    clientErrorHandler: answerClientError,
+    frameworkErrors: answerFrameworkError,
+    http: { requireHostHeader: false },
     // Per-request access logs only at debug: at info they cost a third of the throughput.
     logController: new LogController({
       disableRequestLogging: config.logLevel !== "debug" && config.logLevel !== "trace",

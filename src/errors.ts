@@ -18,6 +18,10 @@ export const errorStatus = {
   too_many_requests: 429,
   internal_error: 500,
   service_unavailable: 503,
+  // Not DevRev's: answered by the HTTP layer before any route (plugins/error-handler.ts), where
+  // no status DevRev documents says what happened. Both close the connection.
+  request_timeout: 408,
+  request_header_fields_too_large: 431,
 } as const;
 
 export type ErrorType = keyof typeof errorStatus;

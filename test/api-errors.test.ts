@@ -1,8 +1,12 @@
-// DevRev's error model on malformed input (raw HTTP), unknown routes, rate limits and faults.
+// DevRev's error model on malformed input (raw HTTP), unknown routes, rate limits and faults,
+// and on requests Node's HTTP parser refuses before any route sees them.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { createServer } from "node:net";
 import { after, before, describe, it } from "node:test";
+import { answerClientError } from "../src/plugins/error-handler.js";
 import { testDialects } from "./helpers/databases.js";
+import { type RawResult, rawRequest } from "./helpers/raw-http.js";
 import { assertError, type HttpResult, type Sdk, SHADOW, startTestServer, type TestServer } from "./helpers/server.js";
 
 for (const { dialect, skip } of await testDialects())
@@ -278,4 +282,161 @@ for (const { dialect, skip } of await testDialects())
         assert.equal((await get(target)).state, "shadow");
       });
     });
+
+    describe("HTTP-layer refusals (raw bytes)", () => {
+      const send = (...parts: (string | number[])[]) =>
+        rawRequest(
+          s.url,
+          Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p, "latin1") : Buffer.from(p)))),
+        );
+      const host = "Host: 127.0.0.1\r\n";
+      const auth = () => `Authorization: Bearer ${s.adminToken}\r\n`;
+
+      it("answers a header block over 16 KiB with 431 in DevRev's shape, and closes", async () => {
+        const one = await send(`GET /dev-users.self HTTP/1.1\r\n${host}${auth()}X-Big: ${"a".repeat(20000)}\r\n\r\n`);
+        assertRefusal(one, 431, "request_header_fields_too_large", "GET, one header of 20,000 bytes");
+        assert.match(one.body.message, /16 KiB/);
+        assert.match(one.statusLine, /^HTTP\/1\.1 431 Request Header Fields Too Large$/);
+        const many = Array.from({ length: 200 }, (_, i) => `X-H${i}: ${"b".repeat(100)}\r\n`).join("");
+        const sum = await send(`POST /dev-users.list HTTP/1.1\r\n${host}${many}Content-Length: 2\r\n\r\n{}`);
+        assertRefusal(sum, 431, "request_header_fields_too_large", "200 headers of 100 bytes");
+        await stillServing();
+      });
+
+      it("answers control characters in a header with 400 bad_request, and closes", async () => {
+        const start = `GET /dev-users.self HTTP/1.1\r\n${host}${auth()}`;
+        for (const ctl of [0x00, 0x01, 0x08, 0x0b, 0x1b, 0x7f]) {
+          assertRefusal(
+            await send(start, "X-Note: a", [ctl], "b\r\n\r\n"),
+            400,
+            "bad_request",
+            `value 0x${ctl.toString(16)}`,
+          );
+          assertRefusal(
+            await send(start, "X-No", [ctl], "te: b\r\n\r\n"),
+            400,
+            "bad_request",
+            `name 0x${ctl.toString(16)}`,
+          );
+        }
+        // A bare CR inside a value, a space before the colon, an obsolete line fold.
+        assertRefusal(await send(start, "X-Note: a\rb\r\n\r\n"), 400, "bad_request", "bare CR");
+        assertRefusal(await send(start, "X-Note : b\r\n\r\n"), 400, "bad_request", "space before colon");
+        assertRefusal(await send(start, "X-Note: a\r\n b\r\n\r\n"), 400, "bad_request", "line fold");
+        await stillServing();
+      });
+
+      it("answers bad bytes in the URL with 400 bad_request, and closes", async () => {
+        const tail = ` HTTP/1.1\r\n${host}${auth()}\r\n`;
+        const raws: [string, number[]][] = [
+          ["DEL", [0x7f]],
+          ["a control character", [0x01]],
+          ["raw UTF-8", [0xc3, 0xa9]],
+          ["a raw Latin-1 byte", [0xe9]],
+        ];
+        for (const [what, bytes] of raws) {
+          assertRefusal(await send("GET /dev-users.self", bytes, tail), 400, "bad_request", what);
+          assertRefusal(
+            await send("GET /dev-users.list?email=", bytes, tail),
+            400,
+            "bad_request",
+            `${what} in the query`,
+          );
+        }
+        // Percent sequences that do not decode: Fastify's FST_ERR_BAD_URL.
+        for (const path of ["/dev-users.%zz", "/dev-users.self%c3", "/%", "/dev-users.s%e9lf", "/%ff%fe"]) {
+          const res = await send(`GET ${path}${tail}`);
+          assertRefusal(res, 400, "bad_request", path);
+          assert.doesNotMatch(res.text, /FST_ERR/, path);
+        }
+        await stillServing();
+      });
+
+      it("answers a malformed request line with 400 bad_request, and closes", async () => {
+        const lines = [
+          "GARBAGE\r\n\r\n",
+          `GET /dev-users.self HTTP/9.9\r\n${host}\r\n`,
+          `GET /dev-users.self HTTP/1.1 extra\r\n${host}\r\n`,
+          `G@T /dev-users.self HTTP/1.1\r\n${host}\r\n`,
+          `BREW /dev-users.self HTTP/1.1\r\n${host}\r\n`,
+          `GET /dev-users.self HTTP/1.1\n${host}\n`,
+          "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+          "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", // a TLS ClientHello on the plain port
+        ];
+        for (const line of lines) assertRefusal(await send(line), 400, "bad_request", JSON.stringify(line));
+        await stillServing();
+      });
+
+      it("answers other framing errors with 400 bad_request, and closes", async () => {
+        const post = `POST /dev-users.list HTTP/1.1\r\n${host}${auth()}Content-Type: application/json\r\n`;
+        const cases: [string, string][] = [
+          ["an HTTP/1.1 request without Host", `GET /dev-users.self HTTP/1.1\r\n${auth()}\r\n`],
+          ["an Expect other than 100-continue", `${post}Expect: teapot\r\nContent-Length: 2\r\n\r\n{}`],
+          ["a Content-Length that is not a number", `${post}Content-Length: 2x\r\n\r\n{}`],
+          ["two Content-Lengths", `${post}Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}`],
+          ["Content-Length with chunked", `${post}Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`],
+          ["a chunk size that is not hex", `${post}Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`],
+        ];
+        for (const [what, bytes] of cases) assertRefusal(await send(bytes), 400, "bad_request", what);
+        // HTTP/1.0 has no Host header, and needs none.
+        const old = await send(`GET /dev-users.self HTTP/1.0\r\n${auth()}\r\n`);
+        assert.equal(old.status, 200, old.raw);
+        await stillServing();
+      });
+
+      it("answers CONNECT, which no path serves, with 404 not_found, and closes", async () => {
+        const res = await send(`CONNECT 127.0.0.1:6379 HTTP/1.1\r\n${host}\r\n`);
+        assertRefusal(res, 404, "not_found", "CONNECT");
+        await stillServing();
+      });
+
+      it("keeps unknown routes and unserved methods DevRev-shaped on a kept-alive connection", async () => {
+        const unknown = await send(`GET /nothing/here HTTP/1.1\r\n${host}\r\n`);
+        assertShape(unknown, 404, "not_found", "unknown route");
+        assert.equal(unknown.closed, false, "an ordinary 404 keeps the connection");
+        for (const method of ["DELETE", "PUT", "PATCH"]) {
+          const res = await send(`${method} /dev-users.self HTTP/1.1\r\n${host}${auth()}\r\n`);
+          assertShape(res, 404, "not_found", method);
+        }
+      });
+
+      it("answers Node's request timeout with 408 in DevRev's shape (the writer, on a socket)", async () => {
+        // Node's header and request timeouts are checked every 30 s: the writer is tested directly.
+        const server = createServer((socket) => {
+          const err = Object.assign(new Error("Request timeout"), { code: "ERR_HTTP_REQUEST_TIMEOUT" });
+          answerClientError.call(s.running.service.app, err, socket);
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        try {
+          const address = server.address() as { port: number };
+          const res = await rawRequest(`http://127.0.0.1:${address.port}`, "GET / HTTP/1.1\r\n");
+          assertRefusal(res, 408, "request_timeout", "timeout");
+        } finally {
+          server.close();
+        }
+      });
+
+      async function stillServing() {
+        const res = await s.http("GET", "/dev-users.self");
+        assert.equal(res.status, 200, res.text);
+      }
+    });
   });
+
+/** DevRev's shape: JSON, `type` and `message` and nothing of Fastify's own (`error`, `statusCode`, `code`). */
+function assertShape(res: RawResult, status: number, type: string, what: string) {
+  const about = `${what}: ${JSON.stringify(res.raw.slice(0, 400))}`;
+  assert.equal(res.status, status, about);
+  assert.match(res.headers.get("content-type") ?? "", /^application\/json/, about);
+  assert.equal(Buffer.byteLength(res.text), Number(res.headers.get("content-length")), about);
+  assert.equal(res.body?.type, type, about);
+  assert.equal(typeof res.body.message, "string", about);
+  assert.deepEqual(Object.keys(res.body).sort(), ["message", "type"], about);
+}
+
+/** An HTTP-layer refusal: DevRev's shape, and the connection closed after it. */
+function assertRefusal(res: RawResult, status: number, type: string, what: string) {
+  assertShape(res, status, type, what);
+  assert.equal(res.headers.get("connection"), "close", `${what}: Connection: close`);
+  assert.equal(res.closed, true, `${what}: the server closes the connection`);
+}
