@@ -1,20 +1,13 @@
 // Runs the service: opens and migrates the database, listens, and drains on SIGTERM.
-import { readFileSync } from "node:fs";
 import { type App, buildApp } from "./app.js";
 import type { Config } from "./config.js";
 import { type Db, openDatabase } from "./db/database.js";
 import { migrateToLatest } from "./db/migrate.js";
 import { systemClock } from "./services/context.js";
 import { ensureSigningKey } from "./services/keys.js";
+import { version } from "./version.js";
 
-export const version = (() => {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-    return pkg.version;
-  } catch {
-    return "0.0.0";
-  }
-})();
+export { version };
 
 export interface Running {
   service: App;

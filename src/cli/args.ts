@@ -31,13 +31,27 @@ export function parseEmail(raw: string | undefined): string {
   return email;
 }
 
-export function options<T extends Record<string, { type: "string" | "boolean"; short?: string }>>(
+export interface OptionSpec {
+  type: "string" | "boolean";
+  short?: string;
+  /** How the value is shown in help: `<e>`. */
+  value?: string;
+  description: string;
+  required?: boolean;
+}
+
+/** Reads options strictly: an unknown option, a missing value or a stray argument is a usage error. */
+export function parseCommandLine(
   argv: string[],
-  spec: T,
-) {
+  spec: Record<string, OptionSpec>,
+): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+  const config = Object.fromEntries(
+    Object.entries(spec).map(([name, o]) => [name, o.short ? { type: o.type, short: o.short } : { type: o.type }]),
+  );
   try {
-    return parseArgs({ args: argv, options: spec, allowPositionals: false, strict: true }).values;
+    const { values, positionals } = parseArgs({ args: argv, options: config, allowPositionals: true, strict: true });
+    return { values: values as Record<string, string | boolean | undefined>, positionals };
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ""));
   }
 }

@@ -1,137 +1,120 @@
-// devusers: serve, migrate, and the few administrative acts the API itself does not offer.
-import { loadConfig } from "../config.js";
-import { openDatabase } from "../db/database.js";
-import { migrateToLatest } from "../db/migrate.js";
-import { allSigningKeys } from "../db/repositories/signing-keys.js";
-import { serve } from "../server.js";
-import { AdminError, issueToken, setRole } from "../services/admin.js";
-import { systemClock } from "../services/context.js";
-import { createSigningKey, ensureSigningKey, KeyRing, retireKey } from "../services/keys.js";
-import { options, parseDuration, parseEmail, parseOrg, UsageError } from "./args.js";
-import { seedCommand } from "./seed.js";
+// devusers <command>: finds the command in the table (src/cli/commands.ts), reads its options,
+// and prints help made from the same table.
+import { AdminError } from "../services/admin.js";
+import { version } from "../version.js";
+import { parseCommandLine, UsageError } from "./args.js";
+import { COMMANDS, type Command } from "./commands.js";
 
-const HELP = `devusers: DevRev's Dev users API, self-hosted
+const name = (c: Command) => c.words.join(" ");
 
-Usage:
-  devusers serve                       run the HTTP service (PORT, HOST, DATABASE_URL, ...)
-  devusers migrate                     bring the database schema up to date
-  devusers token create --email <e> [--org <o>] [--ttl 30d]
-                                       print a token; the first user of an org becomes its admin
-  devusers role set --email <e> --role admin|member [--org <o>]
-  devusers keys list                   list signing keys
-  devusers keys rotate                 add a new signing key (old tokens keep working)
-  devusers keys retire <kid>           stop accepting tokens signed with <kid>
-  devusers seed --users <n> [--org <o>] fill an org with n users and their identities
-
-The database is DATABASE_URL (default ./data/devusers.sqlite); see README.md for all settings.
-`;
-
-async function withDb<T>(fn: (db: ReturnType<typeof openDatabase>) => Promise<T>): Promise<T> {
-  const db = openDatabase(loadConfig());
-  try {
-    await migrateToLatest(db.kysely);
-    return await fn(db);
-  } finally {
-    await db.close();
+function usageLine(c: Command): string {
+  const parts = [`devusers ${name(c)}`];
+  for (const [option, o] of Object.entries(c.options)) {
+    const text = o.type === "boolean" ? `--${option}` : `--${option} ${o.value ?? "<value>"}`;
+    parts.push(o.required ? text : `[${text}]`);
   }
+  for (const p of c.positionals ?? []) parts.push(`<${p.name}>`);
+  return parts.join(" ");
 }
 
-const out = (line: string) => process.stdout.write(`${line}\n`);
+function generalHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => name(c).length));
+  const lines = COMMANDS.map((c) => `  ${name(c).padEnd(width)}  ${c.summary}`);
+  return `devusers ${version}: DevRev's Dev users API, self-hosted
+
+Usage: devusers <command> [options]
+
+Commands:
+${lines.join("\n")}
+
+  devusers <command> --help   the options of one command
+  devusers --version          the version
+
+Every command reads DATABASE_URL (default ./data/devusers.sqlite) and migrates the schema as
+needed; see the README for all settings.
+`;
+}
+
+function commandHelp(c: Command): string {
+  const rows: [string, string][] = Object.entries(c.options).map(([option, o]) => [
+    o.type === "boolean" ? `--${option}` : `--${option} ${o.value ?? "<value>"}`,
+    `${o.description}${o.required ? " (required)" : ""}`,
+  ]);
+  for (const p of c.positionals ?? []) rows.push([`<${p.name}>`, p.description]);
+  rows.push(["--help", "show this help"]);
+  const width = Math.max(...rows.map(([left]) => left.length));
+  const body = rows.map(([left, right]) => `  ${left.padEnd(width)}  ${right}`).join("\n");
+  return `Usage: ${usageLine(c)}
+
+${c.summary[0]!.toUpperCase()}${c.summary.slice(1)}.
+
+Options:
+${body}
+${c.notes ? `\n${c.notes}\n` : ""}`;
+}
+
+/** The commands a first word starts: one, or a group such as `keys`. */
+const startingWith = (word: string | undefined) => COMMANDS.filter((c) => c.words[0] === word);
+
+function groupHelp(word: string): string {
+  const group = startingWith(word);
+  return `Usage:\n${group.map((c) => `  ${usageLine(c)}\n      ${c.summary}`).join("\n")}\n`;
+}
 
 export async function main(argv: string[]): Promise<number> {
-  const [command, sub, ...rest] = argv;
+  const [first, second] = argv;
   try {
-    switch (command) {
-      case "serve":
-        options(
-          [sub, ...rest].filter((a): a is string => a !== undefined),
-          {},
-        );
-        await serve(loadConfig());
-        return 0;
-      case "migrate": {
-        options(
-          [sub, ...rest].filter((a): a is string => a !== undefined),
-          {},
-        );
-        const applied = await withDb((db) => migrateToLatest(db.kysely));
-        out(applied.length ? `applied: ${applied.join(", ")}` : "schema is up to date");
-        return 0;
-      }
-      case "token": {
-        if (sub !== "create") throw new UsageError("usage: devusers token create --email <e> [--org <o>] [--ttl 30d]");
-        const v = options(rest, { email: { type: "string" }, org: { type: "string" }, ttl: { type: "string" } });
-        const input = { email: parseEmail(v.email), org: parseOrg(v.org), ttlSeconds: parseDuration(v.ttl ?? "30d") };
-        const token = await withDb(async (db) => {
-          await ensureSigningKey(db.kysely, systemClock());
-          return issueToken({ db, now: systemClock }, new KeyRing(db.kysely), input);
-        });
-        out(token);
-        return 0;
-      }
-      case "role": {
-        if (sub !== "set") throw new UsageError("usage: devusers role set --email <e> --role admin|member [--org <o>]");
-        const v = options(rest, { email: { type: "string" }, role: { type: "string" }, org: { type: "string" } });
-        if (v.role !== "admin" && v.role !== "member") throw new UsageError("--role must be admin or member");
-        const role: "admin" | "member" = v.role;
-        const input = { email: parseEmail(v.email), org: parseOrg(v.org), role };
-        await withDb((db) => setRole({ db, now: systemClock }, input));
-        out(`${input.email} is now ${role}`);
-        return 0;
-      }
-      case "keys":
-        return await keysCommand(sub, rest);
-      case "seed":
-        return await seedCommand([sub, ...rest].filter((a): a is string => a !== undefined));
-      case undefined:
-      case "help":
-      case "--help":
-      case "-h":
-        process.stdout.write(HELP);
-        return command === undefined ? 1 : 0;
-      default:
-        throw new UsageError(`unknown command "${command}"; run devusers --help`);
+    if (first === "--version" || first === "-v" || first === "version") {
+      process.stdout.write(`${version}\n`);
+      return 0;
     }
+    if (first === undefined) {
+      process.stderr.write(generalHelp());
+      return 2;
+    }
+    if (first === "--help" || first === "-h" || first === "help") {
+      const rest = argv.slice(1);
+      const c = COMMANDS.find((c) => c.words.join(" ") === rest.join(" "));
+      if (c) process.stdout.write(commandHelp(c));
+      else if (rest.length === 1 && startingWith(rest[0]).length > 0) process.stdout.write(groupHelp(rest[0]!));
+      else process.stdout.write(generalHelp());
+      return 0;
+    }
+    const group = startingWith(first);
+    if (group.length === 0) throw new UsageError(`unknown command "${first}"; run devusers --help`);
+    const command = group.find((c) => c.words.length === 1 || c.words[1] === second);
+    if (!command) {
+      const wantsHelp = second === "--help" || second === "-h";
+      (wantsHelp ? process.stdout : process.stderr).write(groupHelp(first));
+      if (wantsHelp) return 0;
+      throw new UsageError(
+        second === undefined ? `"${first}" needs a subcommand` : `unknown command "${first} ${second}"`,
+      );
+    }
+    const args = argv.slice(command.words.length);
+    if (args.includes("--help") || args.includes("-h")) {
+      process.stdout.write(commandHelp(command));
+      return 0;
+    }
+    const { values, positionals } = parseCommandLine(args, command.options);
+    for (const [option, o] of Object.entries(command.options)) {
+      if (o.required && values[option] === undefined)
+        throw new UsageError(`--${option} is required: ${usageLine(command)}`);
+    }
+    const expected = command.positionals?.length ?? 0;
+    if (positionals.length !== expected) {
+      throw new UsageError(
+        positionals.length > expected
+          ? `unexpected argument "${positionals[expected]}": ${usageLine(command)}`
+          : `missing <${command.positionals![positionals.length]!.name}>: ${usageLine(command)}`,
+      );
+    }
+    return await command.run(values, positionals);
   } catch (err) {
     if (err instanceof UsageError || err instanceof AdminError) {
       process.stderr.write(`devusers: ${err.message}\n`);
       return 2;
     }
     throw err;
-  }
-}
-
-async function keysCommand(sub: string | undefined, rest: string[]): Promise<number> {
-  switch (sub) {
-    case "list": {
-      const keys = await withDb((db) => allSigningKeys(db.kysely));
-      for (const k of keys)
-        out(
-          `${k.kid}\t${k.alg}\tcreated ${k.created_date}\t${k.retired_date ? `retired ${k.retired_date}` : "active"}`,
-        );
-      return 0;
-    }
-    case "rotate": {
-      const kid = await withDb((db) => createSigningKey(db.kysely, systemClock()));
-      out(kid);
-      return 0;
-    }
-    case "retire": {
-      const kid = rest[0];
-      if (!kid || rest.length > 1) throw new UsageError("usage: devusers keys retire <kid>");
-      const done = await withDb(async (db) => {
-        const all = await allSigningKeys(db.kysely);
-        const active = all.filter((k) => k.retired_date === null);
-        if (!all.some((k) => k.kid === kid)) throw new AdminError(`no signing key ${kid}`);
-        if (active.length === 1 && active[0]!.kid === kid) {
-          throw new AdminError("this is the only active key; run `devusers keys rotate` first");
-        }
-        return retireKey(db.kysely, kid, systemClock());
-      });
-      out(done ? `retired ${kid}` : `${kid} was already retired`);
-      return 0;
-    }
-    default:
-      throw new UsageError("usage: devusers keys list|rotate|retire <kid>");
   }
 }

@@ -12,7 +12,7 @@ import {
   seedCreator,
   sqliteSeedWriter,
 } from "../db/repositories/seed.js";
-import { options, parseOrg, UsageError } from "./args.js";
+import { parseOrg, UsageError } from "./args.js";
 
 const MAX_USERS = 50_000_000;
 /** Users per call into the writer, and per transaction. */
@@ -76,8 +76,7 @@ class Progress {
   }
 }
 
-export async function seedCommand(argv: string[]): Promise<number> {
-  const v = options(argv, { users: { type: "string" }, org: { type: "string" } });
+export async function seedCommand(v: { users?: string; org?: string }): Promise<number> {
   const total = parseUsers(v.users);
   const org = parseOrg(v.org);
   const config = loadConfig();

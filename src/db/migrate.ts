@@ -11,6 +11,9 @@ const migrations: Record<string, Migration> = {
   "2026-12-01T11-00-00_token-generation": tokenGeneration,
 };
 
+/** Every migration's name, oldest first. */
+export const migrationNames = Object.keys(migrations).sort();
+
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 /**

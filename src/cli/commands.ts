@@ -1,0 +1,155 @@
+// Every CLI command in one table: its words, what it does, its options, and how it runs. Help
+// text is made from this table, so `devusers --help` and `devusers <command> --help` cannot
+// drift from what the commands take.
+import { loadConfig } from "../config.js";
+import { openDatabase } from "../db/database.js";
+import { migrateToLatest } from "../db/migrate.js";
+import { allSigningKeys } from "../db/repositories/signing-keys.js";
+import { AdminError, issueToken, setRole } from "../services/admin.js";
+import { systemClock } from "../services/context.js";
+import { createSigningKey, ensureSigningKey, KeyRing, retireKey } from "../services/keys.js";
+import { type OptionSpec, parseDuration, parseEmail, parseOrg, UsageError } from "./args.js";
+
+export interface Command {
+  /** The words that name it: `["token", "create"]`. */
+  words: string[];
+  summary: string;
+  options: Record<string, OptionSpec>;
+  /** Positional arguments, in order. */
+  positionals?: { name: string; description: string }[];
+  /** A few lines after the options: what else to know. */
+  notes?: string;
+  run(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number>;
+}
+
+const ORG = { type: "string", value: "<o>", description: "the org's slug (default: default)" } as const;
+const EMAIL = { type: "string", value: "<e>", description: "the user's email", required: true } as const;
+
+async function withDb<T>(fn: (db: ReturnType<typeof openDatabase>) => Promise<T>): Promise<T> {
+  const db = openDatabase(loadConfig());
+  try {
+    await migrateToLatest(db.kysely);
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+const str = (v: string | boolean | undefined) => (typeof v === "string" ? v : undefined);
+
+export const COMMANDS: Command[] = [
+  {
+    words: ["serve"],
+    summary: "run the HTTP service until SIGTERM or SIGINT, then drain and exit",
+    options: {},
+    notes: "Settings come from the environment (PORT, HOST, DATABASE_URL, ...): see the README's table.",
+    run: async () => {
+      const { serve } = await import("../server.js");
+      await serve(loadConfig());
+      return 0;
+    },
+  },
+  {
+    words: ["migrate"],
+    summary: "bring the database schema up to date (safe to run from several processes at once)",
+    options: {},
+    run: async () => {
+      const applied = await withDb((db) => migrateToLatest(db.kysely));
+      out(applied.length ? `applied: ${applied.join(", ")}` : "schema is up to date");
+      return 0;
+    },
+  },
+  {
+    words: ["token", "create"],
+    summary: "print a token for an active user; the first user of an empty org becomes its admin",
+    options: {
+      email: EMAIL,
+      org: ORG,
+      ttl: { type: "string", value: "<d>", description: "lifetime: 90s, 15m, 12h or 30d (default 30d, at most 3650d)" },
+    },
+    run: async (v) => {
+      const input = {
+        email: parseEmail(str(v.email)),
+        org: parseOrg(str(v.org)),
+        ttlSeconds: parseDuration(str(v.ttl) ?? "30d"),
+      };
+      const token = await withDb(async (db) => {
+        await ensureSigningKey(db.kysely, systemClock());
+        return issueToken({ db, now: systemClock }, new KeyRing(db.kysely), input);
+      });
+      out(token);
+      return 0;
+    },
+  },
+  {
+    words: ["role", "set"],
+    summary: "make a user an admin or a member; it applies from their next request",
+    options: {
+      email: EMAIL,
+      role: { type: "string", value: "admin|member", description: "the new role", required: true },
+      org: ORG,
+    },
+    run: async (v) => {
+      if (v.role !== "admin" && v.role !== "member") throw new UsageError("--role must be admin or member");
+      const role: "admin" | "member" = v.role;
+      const input = { email: parseEmail(str(v.email)), org: parseOrg(str(v.org)), role };
+      await withDb((db) => setRole({ db, now: systemClock }, input));
+      out(`${input.email} is now ${role}`);
+      return 0;
+    },
+  },
+  {
+    words: ["keys", "list"],
+    summary: "list the signing keys, active and retired",
+    options: {},
+    run: async () => {
+      const keys = await withDb((db) => allSigningKeys(db.kysely));
+      for (const k of keys) {
+        const state = k.retired_date ? `retired ${k.retired_date}` : "active";
+        out(`${k.kid}\t${k.alg}\tcreated ${k.created_date}\t${state}`);
+      }
+      return 0;
+    },
+  },
+  {
+    words: ["keys", "rotate"],
+    summary: "add a signing key for new tokens (tokens of older keys keep working)",
+    options: {},
+    run: async () => {
+      out(await withDb((db) => createSigningKey(db.kysely, systemClock())));
+      return 0;
+    },
+  },
+  {
+    words: ["keys", "retire"],
+    summary: "stop accepting tokens signed with a key (every instance, within a second)",
+    options: {},
+    positionals: [{ name: "kid", description: "the key's id, as `keys list` prints it" }],
+    run: async (_v, [kid]) => {
+      const done = await withDb(async (db) => {
+        const all = await allSigningKeys(db.kysely);
+        const active = all.filter((k) => k.retired_date === null);
+        if (!all.some((k) => k.kid === kid)) throw new AdminError(`no signing key ${kid}`);
+        if (active.length === 1 && active[0]!.kid === kid) {
+          throw new AdminError("this is the only active key; run `devusers keys rotate` first");
+        }
+        return retireKey(db.kysely, kid!, systemClock());
+      });
+      out(done ? `retired ${kid}` : `${kid} was already retired`);
+      return 0;
+    },
+  },
+  {
+    words: ["seed"],
+    summary: "fill an org with generated users and their identities (benchmarks, demos)",
+    options: {
+      users: { type: "string", value: "<n>", description: "how many users to add", required: true },
+      org: ORG,
+    },
+    run: async (v) => {
+      const { seedCommand } = await import("./seed.js");
+      return seedCommand({ users: str(v.users), org: str(v.org) });
+    },
+  },
+];
