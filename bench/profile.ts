@@ -27,8 +27,11 @@ function where(url: string): string {
     return rest[0]!.startsWith("@") ? `${rest[0]}/${rest[1]}` : rest[0]!;
   }
   if (url.startsWith("node:")) return url;
-  const build = url.indexOf("/build/");
-  return build >= 0 ? url.slice(build + "/build/".length) : url;
+  for (const dir of ["/dist/", "/build/"]) {
+    const at = url.indexOf(dir);
+    if (at >= 0) return url.slice(at + 1);
+  }
+  return url;
 }
 
 export function summarize(dir: string, top = 20): { functions: Cost[]; files: Cost[]; totalMs: number } {
