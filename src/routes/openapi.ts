@@ -68,6 +68,14 @@ export async function openapiRoute(app: FastifyInstance, opts: { routes: Collect
     doc ??= build(opts.routes, opts.version);
     return doc;
   });
+  // Someone who opens the service's address in a browser, or curls it, learns where to go.
+  app.get("/", { config: { public: true } }, async () => ({
+    service: "devusers",
+    version: opts.version,
+    description: "DevRev's Dev users API, self-hosted",
+    api: "/openapi.json",
+    health: { liveness: "/healthz", readiness: "/readyz", metrics: "/metrics" },
+  }));
 }
 
 function build(routes: Collected[], version: string) {

@@ -17,10 +17,13 @@ export function splitList(raw: unknown): string[] {
 }
 
 const LIST_ARRAYS = new Set(["email", "state", "sort_by", "phone_numbers", "timezone"]);
-const INTEGER_RE = /^-?\d+$/;
+const NUMBER_RE = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
 
-/** Numbers stay strings unless they are integers, so `limit=ten` fails validation with a 400. */
-const integerOrString = (v: unknown) => (typeof v === "string" && INTEGER_RE.test(v) ? Number(v) : v);
+/**
+ * Numbers are read as numbers, so the schema says what is wrong with them (`limit=1.5`: an
+ * integer is expected, not a fraction); anything else stays a string (`limit=ten`: not a number).
+ */
+const integerOrString = (v: unknown) => (typeof v === "string" && NUMBER_RE.test(v) ? Number(v) : v);
 
 export function listQueryToBody(query: Record<string, unknown>): Record<string, unknown> {
   const body: Record<string, unknown> = {};
