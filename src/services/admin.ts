@@ -1,4 +1,5 @@
-// Operations the CLI performs on the directory, outside any request.
+// Operations the CLI (and the test harness) perform on the directory, outside any request.
+import type { Kysely } from "kysely";
 import {
   countDevUsers,
   countOtherActiveAdmins,
@@ -7,6 +8,7 @@ import {
   updateDevUser,
 } from "../db/repositories/dev-users.js";
 import { ensureOrg, lockOrg } from "../db/repositories/orgs.js";
+import type { Database, DevUserRow } from "../db/types.js";
 import { mintToken } from "./auth.js";
 import type { Deps } from "./context.js";
 import type { KeyRing } from "./keys.js";
@@ -17,12 +19,16 @@ export interface IssueTokenInput {
   email: string;
   org: string;
   ttlSeconds: number;
+  /**
+   * Creates an active user with this email when the org has none (the test harness). Without it,
+   * only an empty org's first user is created: that is how a new directory gets its first token.
+   */
+  createIfMissing?: boolean;
+  /** Gives the user this role first, if it has another. */
+  role?: "admin" | "member";
 }
 
-/**
- * Mints a token for a user of an org. An org with no users yet gets this user first, as an
- * active admin: that is how a new directory gets its first token.
- */
+/** Mints a token for an active user of an org; an empty org's first user is made its admin. */
 export async function issueToken(deps: Deps, keys: KeyRing, input: IssueTokenInput): Promise<string> {
   const db = deps.db.kysely;
   const now = deps.now();
@@ -37,12 +43,19 @@ export async function issueToken(deps: Deps, keys: KeyRing, input: IssueTokenInp
           `${input.email} is ${existing.state}, and only active users can use a token; activate it first (dev-users.activate)`,
         );
       }
-      return existing;
+      if (input.role === undefined || input.role === existing.role) return existing;
+      if (input.role === "member") await assertAnotherAdmin(trx, org.id, existing);
+      await updateDevUser(trx, existing.id, { role: input.role, modified_date: now });
+      return { ...existing, role: input.role };
     }
-    if ((await countDevUsers(trx, org.id)) > 0) {
+    const first = (await countDevUsers(trx, org.id)) === 0;
+    if (!first && !input.createIfMissing) {
       throw new AdminError(
         `no dev user with email ${input.email} in org ${input.org}; create it through the API (dev-users.create), activate it, then ask again`,
       );
+    }
+    if (first && input.role === "member") {
+      throw new AdminError(`${input.email} would be the first user of org ${input.org}, and the first is its admin`);
     }
     const row = await insertDevUser(trx, {
       org_id: org.id,
@@ -51,7 +64,7 @@ export async function issueToken(deps: Deps, keys: KeyRing, input: IssueTokenInp
       display_name: input.email.split("@")[0]!,
       full_name: "",
       state: "active",
-      role: "admin",
+      role: first ? "admin" : (input.role ?? "member"),
       created_date: now,
       modified_date: now,
     });
@@ -59,6 +72,14 @@ export async function issueToken(deps: Deps, keys: KeyRing, input: IssueTokenInp
     return row;
   });
   return mintToken(keys, user, input.org, input.ttlSeconds);
+}
+
+/** Demoting or removing `user` must leave its org another active admin. */
+async function assertAnotherAdmin(trx: Kysely<Database>, orgId: number, user: DevUserRow): Promise<void> {
+  const lastAdmin = user.role === "admin" && user.state === "active";
+  if (lastAdmin && (await countOtherActiveAdmins(trx, orgId, user.id)) === 0) {
+    throw new AdminError(`${user.email} is the org's last active admin; make another admin first`);
+  }
 }
 
 export async function setRole(deps: Deps, input: { email: string; org: string; role: "admin" | "member" }) {
@@ -70,10 +91,7 @@ export async function setRole(deps: Deps, input: { email: string; org: string; r
     if (!user) throw new AdminError(`no dev user with email ${input.email} in org ${input.org}`);
     if (input.role !== "admin") {
       await lockOrg(trx, org.id);
-      const lastAdmin = user.role === "admin" && user.state === "active";
-      if (lastAdmin && (await countOtherActiveAdmins(trx, org.id, user.id)) === 0) {
-        throw new AdminError(`${input.email} is the org's last active admin; make another admin first`);
-      }
+      await assertAnotherAdmin(trx, org.id, user);
     }
     await updateDevUser(trx, user.id, { role: input.role, modified_date: now });
   });

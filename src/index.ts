@@ -1,0 +1,8 @@
+// The package's programmatic API: the service embedded in a test suite, and what it is built from.
+export type { Config } from "./config.js";
+export { ConfigError, loadConfig } from "./config.js";
+export type { Running } from "./server.js";
+export { startServer } from "./server.js";
+export type { Devusers, StartDevusersOptions, TokenOptions } from "./testing/index.js";
+export { startDevusers } from "./testing/index.js";
+export { version } from "./version.js";
