@@ -88,7 +88,12 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     redisTimeoutMs: config.redisConnectTimeoutMs,
     log: app.log,
     onRedisError: () => metrics.redisErrors++,
+    onBreakerChange: (open) => {
+      metrics.redisBreakerOpen = open ? 1 : 0;
+    },
   });
+  // Redis connects (or fails to) before the first request, bounded by REDIS_CONNECT_TIMEOUT_MS.
+  await limiter.ready();
   let draining = false;
   let inFlight = 0;
 

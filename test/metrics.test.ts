@@ -66,6 +66,7 @@ for (const { dialect, skip } of await testDialects())
 
       assert.ok(m.get("devusers_rate_limited_total")! >= 2);
       assert.equal(m.get("devusers_redis_errors_total"), 0);
+      assert.equal(m.get("devusers_redis_breaker_open"), 0);
     });
 
     it("shows database pool usage", async () => {
@@ -77,10 +78,11 @@ for (const { dialect, skip } of await testDialects())
       assert.equal(m.get("devusers_db_pool_waiting"), 0);
     });
 
-    it("counts Redis errors while serving without a limit", async () => {
+    it("counts the requests counted without Redis, and shows the breaker open", async () => {
       for (let i = 0; i < 3; i++) assert.equal((await unreachableRedis.http("GET", "/dev-users.self")).status, 200);
       const m = await scrape(unreachableRedis);
       assert.ok(m.get("devusers_redis_errors_total")! >= 3);
+      assert.equal(m.get("devusers_redis_breaker_open"), 1);
       assert.equal(m.get(`devusers_requests_total{${series("dev-users-self", 200)}}`), 3);
     });
   });

@@ -15,6 +15,8 @@ export class Metrics {
   private latency = new Map<string, Histogram>();
   rateLimited = 0;
   redisErrors = 0;
+  /** 1 while the rate limiter's breaker keeps requests off Redis. */
+  redisBreakerOpen = 0;
   dbUnavailable = 0;
 
   observe(operation: string, status: number, seconds: number): void {
@@ -54,9 +56,14 @@ export class Metrics {
     series("devusers_rate_limited_total", "Requests rejected with 429.", this.rateLimited, "counter");
     series(
       "devusers_redis_errors_total",
-      "Rate limiter store errors (requests served without a limit).",
+      "Requests whose rate limit was counted in this instance, not in Redis: Redis failed, or the breaker was open.",
       this.redisErrors,
       "counter",
+    );
+    series(
+      "devusers_redis_breaker_open",
+      "1 while requests are kept off Redis after a failure (counted in this instance), else 0.",
+      this.redisBreakerOpen,
     );
     series(
       "devusers_db_unavailable_total",
