@@ -51,4 +51,47 @@ describe("logging", () => {
     assert.match(logged.err.stack, /\n\s+at /, "with its stack");
     await service.app.close();
   });
+
+  it("writes access logs at debug, the level that turns them on, and never at info", async () => {
+    for (const level of ["debug", "info"] as const) {
+      const config = loadConfig({ DATABASE_URL: join(dir, `access-${level}.sqlite`), LOG_LEVEL: level });
+      const db = openDatabase(config);
+      await migrateToLatest(db.kysely);
+      await ensureSigningKey(db.kysely, systemClock());
+      const token = await issueToken({ db, now: systemClock }, new KeyRing(db.kysely), {
+        email: "admin@example.com",
+        org: "default",
+        ttlSeconds: 60,
+      });
+      const lines: any[] = [];
+      const stream = new Writable({
+        write(chunk, _enc, done) {
+          for (const line of chunk.toString().split("\n")) if (line) lines.push(JSON.parse(line));
+          done();
+        },
+      });
+      const service = await buildApp({ config, db, logger: { level, stream } });
+      const res = await service.app.inject({
+        method: "GET",
+        url: "/dev-users.self",
+        headers: { authorization: token },
+      });
+      assert.equal(res.statusCode, 200);
+      const access = lines.filter((l) => l.msg === "incoming request" || l.msg === "request completed");
+      if (level === "debug") {
+        assert.deepEqual(
+          access.map((l) => [l.msg, l.level]),
+          [
+            ["incoming request", 20],
+            ["request completed", 20],
+          ],
+        );
+        assert.doesNotMatch(JSON.stringify(access), new RegExp(token.slice(-20)), "no token in the access log");
+      } else {
+        assert.deepEqual(access, []);
+      }
+      await service.app.close();
+      await db.close();
+    }
+  });
 });
