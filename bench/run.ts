@@ -10,6 +10,7 @@ import { type BenchDb, cli, freshDatabase, runLoad, startBaseline, startService,
 import { costTable, summarize } from "./profile.js";
 import { medianBaselines, type Paired, resultsTable, type ScalePoint, scaleTable, withRatios } from "./report.js";
 import { type AnyScenario, baselineOf, type LoadResult, type LoadSpec, SCENARIOS, type Scenario } from "./scenarios.js";
+import { startupBench, startupTable } from "./startup.js";
 
 const ORG = "default";
 const ADMIN_EMAIL = "user1@example.com"; // the first seeded user of an empty org is its admin
@@ -25,6 +26,7 @@ const { values: opt } = parseArgs({
     scale: { type: "string" },
     scenarios: { type: "string" },
     profile: { type: "string" },
+    startup: { type: "string" },
   },
 });
 
@@ -224,7 +226,12 @@ async function main(): Promise<void> {
   }
   try {
     const sizes = opt.scale?.split(",").map((s) => int("scale", s));
-    const result = sizes ? await scale(db, sizes) : await single(db);
+    let result: object;
+    if (opt.startup !== undefined) {
+      const figures = await startupBench(int("startup", opt.startup || "10"), log);
+      process.stdout.write(`${startupTable(figures)}\n`);
+      result = { startup: figures };
+    } else result = sizes ? await scale(db, sizes) : await single(db);
     if (opt.json) {
       const synchronous = dialect === "sqlite" ? (process.env.SQLITE_SYNCHRONOUS ?? "FULL") : undefined;
       const meta = { dialect, synchronous, connections, duration, warmup, node: process.version };

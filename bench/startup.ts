@@ -1,0 +1,117 @@
+// npm run bench -- --startup: how soon devusers is ready, each figure the median of `runs` fresh
+// processes, beside what Node itself takes in the same run (a bare HTTP server spawned to its
+// first 200, and an empty script), so the ratios hold on a busy machine.
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { cli, freePort, freshDatabase, ROOT, startService, stopChild } from "./proc.js";
+
+const HERE = new URL(".", import.meta.url).pathname;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+function runNode(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    child.once("error", reject);
+    child.once("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`node ${args[0]} exited ${code}`))));
+  });
+}
+
+/** Spawn to the first 200 of a bare node:http server: Node's own floor for the same path. */
+async function bareServer(): Promise<number> {
+  const port = await freePort();
+  const started = performance.now();
+  const code = `require("node:http").createServer((q, s) => s.end("ok")).listen(${port}, "127.0.0.1")`;
+  const child = spawn(process.execPath, ["-e", code], { stdio: "ignore" });
+  try {
+    for (;;) {
+      const ok = await fetch(`http://127.0.0.1:${port}/`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ok) return performance.now() - started;
+      if (performance.now() - started > 10_000) throw new Error("the bare server never answered");
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  } finally {
+    await stopChild(child);
+  }
+}
+
+/** Spawn of `devusers serve` on a new empty database to its first authenticated 200. */
+async function serveToFirst200(): Promise<number> {
+  const db = await freshDatabase("sqlite");
+  try {
+    const token = (await cli(db.url, ["token", "create", "--email", "admin@example.com"])).trim();
+    const service = await startService(db.url, token);
+    await service.stop();
+    return service.coldStart.self;
+  } finally {
+    await db.drop();
+  }
+}
+
+export interface StartupFigures {
+  runs: number;
+  nodeEmptyMs: number;
+  bareServerMs: number;
+  serveMs: number;
+  importMs: number;
+  startDevusersMs: number;
+}
+
+export async function startupBench(runs: number, log: (line: string) => void): Promise<StartupFigures> {
+  const entry = join(ROOT, "dist", "index.js");
+  const child = join(HERE, "startup-child.js");
+  const samples = {
+    nodeEmpty: [] as number[],
+    bare: [] as number[],
+    serve: [] as number[],
+    imp: [] as number[],
+    start: [] as number[],
+  };
+  for (let i = 0; i < runs; i++) {
+    // Interleaved, so a slow stretch of the machine weighs on every kind alike.
+    const t = performance.now();
+    await runNode(["-e", ""]);
+    samples.nodeEmpty.push(performance.now() - t);
+    samples.bare.push(await bareServer());
+    samples.serve.push(await serveToFirst200());
+    const r = JSON.parse(await runNode([child, entry])) as { importMs: number; startMs: number };
+    samples.imp.push(r.importMs);
+    samples.start.push(r.startMs);
+    log(
+      `  startup run ${i + 1}/${runs}: serve ${samples.serve.at(-1)!.toFixed(0)} ms, import ${r.importMs.toFixed(0)} ms, startDevusers ${r.startMs.toFixed(0)} ms`,
+    );
+  }
+  return {
+    runs,
+    nodeEmptyMs: median(samples.nodeEmpty),
+    bareServerMs: median(samples.bare),
+    serveMs: median(samples.serve),
+    importMs: median(samples.imp),
+    startDevusersMs: median(samples.start),
+  };
+}
+
+export function startupTable(f: StartupFigures): string {
+  const row = (what: string, ms: number, goal: string, base?: number) =>
+    `| ${what} | ${ms.toFixed(0)} | ${base === undefined ? "" : `${(ms / base).toFixed(2)}×`} | ${goal} |`;
+  return [
+    `startup: medians of ${f.runs} fresh processes each, on new empty SQLite databases`,
+    "",
+    "| measure | ms | × Node's own | goal |",
+    "|---|---:|---:|---|",
+    row("node -e '' (Node's start and exit)", f.nodeEmptyMs, ""),
+    row("bare node:http spawned to first 200", f.bareServerMs, ""),
+    row("devusers serve spawned to first authenticated 200", f.serveMs, "≤ 300 ms", f.bareServerMs),
+    row("import of the package (dist/index.js)", f.importMs, "", f.nodeEmptyMs),
+    row("startDevusers() to resolved, after import", f.startDevusersMs, "≤ 150 ms"),
+  ].join("\n");
+}
