@@ -3,11 +3,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { publicSDK } from "@devrev/typescript-sdk";
-import { setPhoneNumbers } from "../src/db/repositories/dev-users.js";
+import { findDevUserByNumber, setPhoneNumbers } from "../src/db/repositories/dev-users.js";
+import { findOrgBySlug } from "../src/db/repositories/orgs.js";
 import { testDialects } from "./helpers/databases.js";
 import { type Sdk, SHADOW, sdkError, startTestServer, type TestServer } from "./helpers/server.js";
 
 type User = publicSDK.DevUser;
+/** A user's number in its org, from its DON. */
 const numeric = (id: string) => Number(id.split("/").pop());
 const ids = (users: { id: string }[]) => users.map((u) => u.id);
 const sorted = (xs: string[]) => [...xs].sort();
@@ -43,20 +45,26 @@ for (const { dialect, skip } of await testDialects())
       await admin.devUsersIdentitiesLink({ dev_user: u4.id, issuer: "github", id: "G4" });
       // No request schema sets phone numbers or a timezone, so they are seeded in the database.
       const db = s.running.db.kysely;
-      await setPhoneNumbers(db, numeric(u3.id), ["+15550003"]);
-      await setPhoneNumbers(db, numeric(u4.id), ["+15550004", "+15550044"]);
-      await db.updateTable("dev_users").set({ timezone: "Europe/Paris" }).where("id", "=", numeric(u3.id)).execute();
+      const org = (await findOrgBySlug(db, s.org))!;
+      const pk = async (u: User) => (await findDevUserByNumber(db, org.id, numeric(u.id)))!.id;
+      await setPhoneNumbers(db, await pk(u3), ["+15550003"]);
+      await setPhoneNumbers(db, await pk(u4), ["+15550004", "+15550044"]);
+      await db
+        .updateTable("dev_users")
+        .set({ timezone: "Europe/Paris" })
+        .where("id", "=", await pk(u3))
+        .execute();
       await db
         .updateTable("dev_users")
         .set({ timezone: "Asia/Tokyo" })
-        .where("id", "=", numeric(seeded[5]!.id))
+        .where("id", "=", await pk(seeded[5]!))
         .execute();
     });
     after(() => s.close());
     const u = (i: number) => seeded[i]!;
 
     describe("filters", () => {
-      it("without filters lists every user of the org in id order", async () => {
+      it("without filters lists every user of the org in creation (number) order", async () => {
         const users = await all();
         assert.equal(users.length, 13);
         assert.deepEqual(

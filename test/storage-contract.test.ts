@@ -2,15 +2,29 @@
 // database, unchanged on SQLite and PostgreSQL. Each group works in its own org.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { sql } from "kysely";
 import type { Db } from "../src/db/database.js";
 import { uniqueViolation } from "../src/db/errors.js";
 import {
   findDevUser,
-  findDevUserWithIdentities,
+  findDevUserByNumber,
+  findDevUserWithIdentitiesByNumber,
   insertDevUser,
+  listDevUsers,
+  type SortKey,
+  touchDevUserByNumber,
   updateDevUser,
 } from "../src/db/repositories/dev-users.js";
 import { identitiesOfUsers, insertIdentity, insertIdentityUnlessTaken } from "../src/db/repositories/identities.js";
+import { allocateUserNumbers } from "../src/db/repositories/orgs.js";
+import {
+  type IdentitiesOf,
+  kyselySeedWriter,
+  type SeedUser,
+  type SeedWriter,
+  seedCreator,
+  sqliteSeedWriter,
+} from "../src/db/repositories/seed.js";
 import { ApiError } from "../src/errors.js";
 import { devUserDon } from "../src/ids.js";
 import type { Caller } from "../src/services/context.js";
@@ -19,7 +33,15 @@ import { linkIdentity } from "../src/services/identities.js";
 import { listContract } from "./helpers/contract-list.js";
 import { testDialects } from "./helpers/databases.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
-import { depsWithClock, newOrg, refuseStateChange, userRow } from "./helpers/storage.js";
+import {
+  depsWithClock,
+  insertMany,
+  newOrg,
+  plansOf,
+  refuseStateChange,
+  scansTable,
+  userRow,
+} from "./helpers/storage.js";
 
 const DAY = 86_400_000;
 const at = (ms: number) => new Date(ms).toISOString();
@@ -36,12 +58,19 @@ for (const { dialect, skip } of await testDialects())
   describe(`storage contract [${dialect}]`, { skip }, () => {
     let s: TestServer;
     let db: Db;
+    /** Each user's number in its org, by primary key: wire ids carry the number. */
+    const numbers = new Map<number, number>();
     const users = async (c: Caller, n: number, prefix: string) => {
       const out: number[] = [];
-      for (let i = 0; i < n; i++)
-        out.push((await insertDevUser(db.kysely, userRow(c, { email: `${prefix}${letters(i)}@x.test` }))).id);
+      for (let i = 0; i < n; i++) {
+        const row = await insertDevUser(db.kysely, userRow(c, { email: `${prefix}${letters(i)}@x.test` }));
+        numbers.set(row.id, row.number);
+        out.push(row.id);
+      }
       return out;
     };
+    /** The DON of a user made by users(), from its primary key. */
+    const don = (c: Caller, id: number) => devUserDon(c.org, numbers.get(id)!);
     const identity = (c: Caller, userId: number, issuer: string, externalId: string) =>
       insertIdentity(db.kysely, {
         org_id: c.orgId,
@@ -108,14 +137,17 @@ for (const { dialect, skip } of await testDialects())
         assert.equal((await owners(a, "okta", "contended")).length, 1);
       });
 
-      it("reads a user with its identities in link order, or nothing for another org's user", async () => {
+      it("reads a user with its identities in link order by its number, only in its own org", async () => {
         const a = await newOrg(db, "joined-a");
         const b = await newOrg(db, "joined-b");
         const [u1, u2] = (await users(a, 2, "j")) as [number, number];
+        const [w1] = (await users(b, 1, "w")) as [number];
         await identity(a, u1, "slack", "J1");
         await identity(a, u1, "github", "J2");
         await identity(a, u1, "okta", "J3");
-        const found = await findDevUserWithIdentities(db.kysely, a.orgId, u1);
+        const n1 = numbers.get(u1)!;
+        assert.equal(numbers.get(w1), n1, "both orgs have a user with this number");
+        const found = await findDevUserWithIdentitiesByNumber(db.kysely, a.orgId, n1);
         assert.equal(found?.row.id, u1);
         assert.equal(found?.row.email, (await findDevUser(db.kysely, a.orgId, u1))?.email);
         assert.deepEqual(
@@ -127,8 +159,14 @@ for (const { dialect, skip } of await testDialects())
           found?.identities.map((i) => i.external_id),
           ["J1", "J2", "J3"],
         );
-        assert.deepEqual((await findDevUserWithIdentities(db.kysely, a.orgId, u2))?.identities, []);
-        assert.equal(await findDevUserWithIdentities(db.kysely, b.orgId, u1), undefined);
+        assert.deepEqual(
+          (await findDevUserWithIdentitiesByNumber(db.kysely, a.orgId, numbers.get(u2)!))?.identities,
+          [],
+        );
+        const theirs = await findDevUserWithIdentitiesByNumber(db.kysely, b.orgId, n1);
+        assert.equal(theirs?.row.id, w1, "the same number in another org is another user");
+        assert.deepEqual(theirs?.identities, []);
+        assert.equal(await findDevUserWithIdentitiesByNumber(db.kysely, b.orgId, numbers.get(u2)!), undefined);
       });
 
       it("the database refuses an email already used in the org, in any case", async () => {
@@ -157,12 +195,12 @@ for (const { dialect, skip } of await testDialects())
         const deps = depsWithClock(db);
         const ids = await users(a, 20, "l");
         const { won, lost } = await settled(
-          ids.map((id) => linkIdentity(deps, a, { dev_user: devUserDon(a.org, id), issuer: "okta", id: "same" })),
+          ids.map((id) => linkIdentity(deps, a, { dev_user: don(a, id), issuer: "okta", id: "same" })),
         );
         assert.equal(won.length, 1);
         const rows = await owners(a, "okta", "same");
         assert.equal(rows.length, 1);
-        assert.equal(won[0]!.id, devUserDon(a.org, rows[0]!.dev_user_id));
+        assert.equal(won[0]!.id, don(a, rows[0]!.dev_user_id));
         for (const err of lost) {
           assert.ok(err instanceof ApiError && err.type === "artifact_already_attached_to_a_parent", String(err));
           assert.deepEqual(err.fields, { existing_parent: won[0]!.id, is_same: false });
@@ -173,7 +211,7 @@ for (const { dialect, skip } of await testDialects())
         const a = await newOrg(db, "uq-issuer");
         const deps = depsWithClock(db);
         const [u] = (await users(a, 1, "i")) as [number];
-        const link = (id: string) => linkIdentity(deps, a, { dev_user: devUserDon(a.org, u), issuer: "github", id });
+        const link = (id: string) => linkIdentity(deps, a, { dev_user: don(a, u), issuer: "github", id });
         const { won, lost } = await settled([link("one"), link("two")]);
         assert.equal(won.length, 1);
         assert.ok(
@@ -201,6 +239,213 @@ for (const { dialect, skip } of await testDialects())
       });
     });
 
+    describe("user numbers", () => {
+      const numbersOf = async (c: Caller) =>
+        (
+          await db.kysely
+            .selectFrom("dev_users")
+            .select("number")
+            .where("org_id", "=", c.orgId)
+            .orderBy("number")
+            .execute()
+        ).map((r) => r.number);
+      const run = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+
+      it("each org hands out its own numbers, in order, from 1", async () => {
+        const a = await newOrg(db, "num-a");
+        const b = await newOrg(db, "num-b");
+        assert.equal(a.number, 1);
+        assert.equal(b.number, 1);
+        assert.equal(await allocateUserNumbers(db.kysely, a.orgId), 2);
+        assert.equal(await allocateUserNumbers(db.kysely, a.orgId, 3), 3, "a run of three: 3, 4, 5");
+        assert.equal(await allocateUserNumbers(db.kysely, b.orgId), 2);
+        assert.equal(await allocateUserNumbers(db.kysely, a.orgId), 6);
+        for (const bad of [0, -1, 1.5]) await assert.rejects(allocateUserNumbers(db.kysely, a.orgId, bad), RangeError);
+        await assert.rejects(allocateUserNumbers(db.kysely, 987_654), /does not exist/);
+        assert.equal(await allocateUserNumbers(db.kysely, a.orgId), 7, "refused calls took nothing");
+      });
+
+      it("inserted users are numbered 1, 2, 3 … in their org, whatever other orgs insert meanwhile", async () => {
+        const a = await newOrg(db, "ins-a");
+        const b = await newOrg(db, "ins-b");
+        await users(a, 2, "a");
+        await users(b, 5, "b");
+        await users(a, 1, "c");
+        assert.deepEqual(await numbersOf(a), [1, 2, 3, 4]);
+        assert.deepEqual(await numbersOf(b), [1, 2, 3, 4, 5, 6]);
+      });
+
+      it("concurrent allocations and creates in one org take every number once, and a refused create none", async () => {
+        const c = await newOrg(db, "num-race");
+        const taken = await Promise.all(
+          run(0, 20).map(() => db.kysely.transaction().execute((trx) => allocateUserNumbers(trx, c.orgId))),
+        );
+        assert.deepEqual(
+          [...taken].sort((x, y) => x - y),
+          run(2, 20),
+        );
+        // A rolled-back transaction gives its number back.
+        await assert.rejects(
+          db.kysely.transaction().execute(async (trx) => {
+            await allocateUserNumbers(trx, c.orgId);
+            throw new Error("roll back");
+          }),
+          /roll back/,
+        );
+        assert.equal(await allocateUserNumbers(db.kysely, c.orgId), 22);
+
+        const d = await newOrg(db, "create-race");
+        const deps = depsWithClock(db);
+        // Five of the emails are taken twice: those creates conflict, and must leave no gap.
+        const emails = run(0, 25).map((i) => `c${letters(i % 20)}@race.test`);
+        const { won, lost } = await settled(emails.map((email) => createDevUser(deps, d, { email, state: "shadow" })));
+        assert.equal(won.length, 20);
+        for (const err of lost) assert.ok(err instanceof ApiError && err.type === "conflict", String(err));
+        assert.deepEqual(
+          won.map((u) => Number(u.display_id!.slice(5))).sort((x, y) => x - y),
+          run(2, 20),
+        );
+        assert.deepEqual(await numbersOf(d), run(1, 21));
+        const next = await createDevUser(deps, d, { email: "after@race.test", state: "shadow" });
+        assert.equal(next.display_id, "DEVU-22");
+      });
+
+      it("a number names a user of the given org only: find, find with identities, touch", async () => {
+        const a = await newOrg(db, "by-num-a");
+        const b = await newOrg(db, "by-num-b");
+        const [u1] = (await users(a, 1, "x")) as [number];
+        const [w1] = (await users(b, 1, "y")) as [number];
+        const n = numbers.get(u1)!;
+        assert.equal(n, numbers.get(w1));
+        await identity(a, u1, "slack", "mine");
+        assert.equal((await findDevUserByNumber(db.kysely, a.orgId, n))?.id, u1);
+        assert.equal((await findDevUserByNumber(db.kysely, b.orgId, n))?.id, w1);
+        assert.equal(await findDevUserByNumber(db.kysely, a.orgId, n + 1), undefined);
+        assert.deepEqual(
+          (await findDevUserWithIdentitiesByNumber(db.kysely, a.orgId, n))?.identities.map((i) => i.external_id),
+          ["mine"],
+        );
+        const theirBefore = await findDevUser(db.kysely, b.orgId, w1);
+        const touched = await touchDevUserByNumber(db.kysely, a.orgId, n, at(BASE + DAY), a.userId);
+        assert.equal(touched?.id, u1);
+        assert.equal(touched?.modified_date, at(BASE + DAY));
+        assert.deepEqual(await findDevUser(db.kysely, b.orgId, w1), theirBefore, "the other org's user is untouched");
+        assert.equal(await touchDevUserByNumber(db.kysely, a.orgId, n + 1, at(BASE), a.userId), undefined);
+      });
+
+      it("a lookup by number uses the (org_id, number) index, and every list order its keyset index, unsorted", async () => {
+        const c = await newOrg(db, "num-plans");
+        const k = db.kysely;
+        const n = 3000;
+        const first = await allocateUserNumbers(k, c.orgId, n);
+        await insertMany(
+          k,
+          "dev_users",
+          run(0, n).map((i) => ({
+            ...userRow(c, { email: `p${i}@plans.test`, display_name: `name${i % 97}`, created_date: at(BASE + i) }),
+            number: first + i,
+          })),
+        );
+        if (db.dialect === "postgres") await sql`analyze`.execute(k);
+        const lookups = await plansOf(db, async (q) => {
+          await findDevUserByNumber(q, c.orgId, 1500);
+          await findDevUserWithIdentitiesByNumber(q, c.orgId, 1500);
+          await touchDevUserByNumber(q, c.orgId, 1500, at(BASE), c.userId);
+        });
+        assert.equal(lookups.length, 3);
+        for (const plan of lookups) {
+          assert.match(plan, /dev_users_org_number_uq/, plan);
+          assert.ok(!scansTable(plan, "dev_users"), plan);
+        }
+        const sorts: [SortKey[], string][] = [
+          [[{ column: "number", desc: false }], "dev_users_org_number_uq"],
+          [[{ column: "number", desc: true }], "dev_users_org_number_uq"],
+          [
+            [
+              { column: "created_date", desc: false },
+              { column: "number", desc: false },
+            ],
+            "dev_users_org_created_date_number_idx",
+          ],
+          [
+            [
+              { column: "display_name", desc: true },
+              { column: "number", desc: true },
+            ],
+            "dev_users_org_display_name_number_idx",
+          ],
+        ];
+        for (const [sort, index] of sorts) {
+          for (const boundary of [
+            undefined,
+            sort.map((k) => (k.column === "number" ? 1000 : k.column === "created_date" ? at(BASE + 999) : "name50")),
+          ]) {
+            for (const direction of ["after", "before"] as const) {
+              const [plan] = await plansOf(db, (q) =>
+                listDevUsers(q, { orgId: c.orgId, filter: {}, sort, boundary, direction, limit: 50 }),
+              );
+              const what = `${JSON.stringify({ sort, boundary, direction })}\n${plan}`;
+              assert.match(plan!, new RegExp(index), what);
+              assert.ok(!/TEMP B-TREE|Sort\b/.test(plan!), what);
+              assert.ok(!scansTable(plan!, "dev_users"), what);
+            }
+          }
+        }
+      });
+
+      it("the seed writers number their users after the org's own, and leave other orgs alone", async () => {
+        const c = await newOrg(db, "seed-a");
+        const other = await newOrg(db, "seed-b");
+        const creator = await seedCreator(db.kysely, c.orgId);
+        assert.deepEqual(creator, { id: c.userId, count: 1 });
+        const identitiesOf: IdentitiesOf = (number, u) => [
+          { issuer: "slack", externalId: `U${number}`, displayName: u.displayName },
+        ];
+        const seedUser = (k: number): SeedUser => ({
+          email: `s${k}@seed.test`,
+          displayName: `s${k}`,
+          fullName: "",
+          role: "member",
+          jobTitle: null,
+          timezone: null,
+          phones: [],
+          createdDate: at(BASE + k),
+        });
+        const writers: [string, () => SeedWriter, boolean][] = [
+          ["kysely", () => kyselySeedWriter(db.kysely, c.orgId, identitiesOf), false],
+        ];
+        if (db.dialect === "sqlite") {
+          writers.push(["sqlite", () => sqliteSeedWriter(s.databaseUrl, c.orgId, identitiesOf, "FULL"), true]);
+        }
+        let next = 2;
+        for (const [name, make, closes] of writers) {
+          const writer = make();
+          let seeded: { id: number; number: number }[] = [];
+          await writer.transaction(async () => {
+            seeded = await writer.insertUsers([seedUser(next), seedUser(next + 1), seedUser(next + 2)], c.userId);
+          });
+          if (closes) await writer.close(); // the Kysely writer's close() would end the suite's database
+          assert.deepEqual(
+            seeded.map((u) => u.number),
+            run(next, 3),
+            name,
+          );
+          for (const u of seeded) {
+            const found = await findDevUserWithIdentitiesByNumber(db.kysely, c.orgId, u.number);
+            assert.equal(found?.row.id, u.id, name);
+            assert.deepEqual(
+              found?.identities.map((i) => i.external_id),
+              [`U${u.number}`],
+              name,
+            );
+          }
+          next += 3;
+        }
+        assert.equal(await allocateUserNumbers(db.kysely, c.orgId), next);
+        assert.equal(await allocateUserNumbers(db.kysely, other.orgId), 2, "the other org's numbers did not move");
+      });
+    });
+
     describe("merge atomicity", () => {
       const snapshot = async (c: Caller, ids: number[]) => ({
         users: await Promise.all(ids.map((id) => findDevUser(db.kysely, c.orgId, id))),
@@ -212,7 +457,7 @@ for (const { dialect, skip } of await testDialects())
         await identity(c, p, "slack", "P");
         await identity(c, q, "github", "Q");
         await updateDevUser(db.kysely, r, { reports_to_id: q });
-        return { c, p, q, r, deps: depsWithClock(db, at(BASE + DAY)), don: (id: number) => devUserDon(c.org, id) };
+        return { c, p, q, r, deps: depsWithClock(db, at(BASE + DAY)), don: (id: number) => don(c, id) };
       };
 
       it("moves identities and reports to the primary and deactivates the secondary", async () => {
@@ -265,7 +510,7 @@ for (const { dialect, skip } of await testDialects())
         for (let round = 0; round < 10; round++) {
           const [a, b] = (await users(c, 2, `r${letters(round)}`)) as [number, number];
           const point = (from: number, to: number) =>
-            updateDevUserById(deps, c, { id: devUserDon(c.org, from), reports_to: devUserDon(c.org, to) });
+            updateDevUserById(deps, c, { id: don(c, from), reports_to: don(c, to) });
           const { won, lost } = await settled([point(a, b), point(b, a)]);
           assert.equal(won.length, 1);
           assert.ok(lost[0] instanceof ApiError && lost[0].fields.field_name === "reports_to", String(lost[0]));
@@ -281,7 +526,7 @@ for (const { dialect, skip } of await testDialects())
           const [a, b] = (await users(c, 2, `m${letters(round)}`)) as [number, number];
           await identity(c, a, "slack", `A${round}`);
           await identity(c, b, "github", `B${round}`);
-          const merge = (p: number, q: number) => mergeDevUsers(deps, c, devUserDon(c.org, p), devUserDon(c.org, q));
+          const merge = (p: number, q: number) => mergeDevUsers(deps, c, don(c, p), don(c, q));
           const { lost } = await settled([merge(a, b), merge(b, a)]);
           assert.deepEqual(lost, []);
           const held = await identitiesOfUsers(db.kysely, [a, b]);

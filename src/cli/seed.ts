@@ -7,6 +7,7 @@ import { ensureOrg } from "../db/repositories/orgs.js";
 import {
   type IdentitiesOf,
   kyselySeedWriter,
+  type Seeded,
   type SeedUser,
   type SeedWriter,
   seedCreator,
@@ -45,13 +46,13 @@ function makeUser(k: number, createdMs: number, admin: boolean): SeedUser {
   };
 }
 
-/** Slack for everyone (`U<id>`), GitHub for every other user (even ids). */
-export const seedIdentities: IdentitiesOf = (id, user) => {
-  const out = [{ issuer: "slack", externalId: `U${id}`, displayName: user.displayName }];
-  if (id % 2 === 0) out.push({ issuer: "github", externalId: String(id), displayName: user.displayName });
+/** Slack for everyone (`U<n>`, n the user's number: DEVU-<n>), GitHub for even numbers. */
+export const seedIdentities: IdentitiesOf = (n, user) => {
+  const out = [{ issuer: "slack", externalId: `U${n}`, displayName: user.displayName }];
+  if (n % 2 === 0) out.push({ issuer: "github", externalId: String(n), displayName: user.displayName });
   return out;
 };
-const identitiesPerId = (id: number) => (id % 2 === 0 ? 2 : 1);
+const identitiesPerNumber = (n: number) => (n % 2 === 0 ? 2 : 1);
 
 class Progress {
   private last = 0;
@@ -122,11 +123,11 @@ export async function seedCommand(v: { users?: string; org?: string }): Promise<
           }
           if (createdBy === null) {
             // An empty org: its first user becomes its active admin, and creates the rest.
-            const [adminId] = await writer.insertUsers(users.slice(0, 1), null);
-            await writer.selfCreated(adminId!);
-            createdBy = adminId!;
+            const [admin] = await writer.insertUsers(users.slice(0, 1), null);
+            await writer.selfCreated(admin!.id);
+            createdBy = admin!.id;
             const rest = await writer.insertUsers(users.slice(1), createdBy);
-            record([adminId!, ...rest]);
+            record([admin!, ...rest]);
           } else {
             record(await writer.insertUsers(users, createdBy));
           }
@@ -144,11 +145,11 @@ export async function seedCommand(v: { users?: string; org?: string }): Promise<
   );
   return 0;
 
-  function record(ids: number[]): void {
-    for (const id of ids) {
-      if (lo === 0 || id < lo) lo = id;
-      if (id > hi) hi = id;
-      identities += identitiesPerId(id);
+  function record(seeded: Seeded[]): void {
+    for (const { number } of seeded) {
+      if (lo === 0 || number < lo) lo = number;
+      if (number > hi) hi = number;
+      identities += identitiesPerNumber(number);
     }
   }
 }

@@ -1,13 +1,16 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from "kysely";
 import * as initial from "./migrations/2026-11-27T10-00-00_initial.js";
 import * as orgIdIndex from "./migrations/2026-11-27T11-30-00_dev-users-org-id-index.js";
+import * as perOrgUserNumbers from "./migrations/2026-12-01T10-00-00_per-org-user-numbers.js";
 import * as tokenGeneration from "./migrations/2026-12-01T11-00-00_token-generation.js";
 import type { Database } from "./types.js";
 
 // Listed here rather than read from disk so the build needs no file-system lookups at start.
+// Kysely runs them in the order of their names, whatever the order here.
 const migrations: Record<string, Migration> = {
   "2026-11-27T10-00-00_initial": initial,
   "2026-11-27T11-30-00_dev-users-org-id-index": orgIdIndex,
+  "2026-12-01T10-00-00_per-org-user-numbers": perOrgUserNumbers,
   "2026-12-01T11-00-00_token-generation": tokenGeneration,
 };
 
@@ -16,13 +19,17 @@ export const migrationNames = Object.keys(migrations).sort();
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
+/** A migrator over this schema's migrations (tests use it to stop at an older schema). */
+export function migrator(db: Kysely<Database>): Migrator {
+  return new Migrator({ db, provider });
+}
+
 /**
  * Brings the schema up to date. Kysely's Migrator takes a lock (an advisory lock on
  * PostgreSQL, a lock table on SQLite), so several processes may call this at once.
  */
 export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = await migrator(db).migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
 }

@@ -8,11 +8,19 @@ export interface OrgsTable {
   id: Generated<number>;
   slug: string;
   created_date: string;
+  /** The number the org's next user gets (src/db/repositories/orgs.ts, allocateUserNumbers). */
+  next_user_number: ColumnType<number, number | undefined, number>;
 }
 
 export interface DevUsersTable {
+  /** Database-wide; what foreign keys (and tokens) refer to. Never on the wire. */
   id: Generated<number>;
   org_id: number;
+  /**
+   * The user's number in its org, the `<n>` of `DEVU-<n>` and of its DON: unique per org, handed
+   * out in creation order by the org's counter, and never changed.
+   */
+  number: ColumnType<number, number, never>;
   email: string;
   email_lower: string;
   display_name: string;

@@ -5,7 +5,8 @@ import {
   deactivateDevUserRow,
   findDevUser,
   findDevUserByEmail,
-  findDevUserWithIdentities,
+  findDevUserByNumber,
+  findDevUserWithIdentitiesByNumber,
   insertDevUser,
   managerChain,
   moveReports,
@@ -52,8 +53,9 @@ export interface UpdateInput extends UpdateFields {
 
 const MAX_CHAIN = 1000;
 
+/** The user of the caller's org a wire id names (`field` is where the id was given). */
 export async function loadUser(db: Kysely<Database>, caller: Caller, id: string, field: string): Promise<DevUserRow> {
-  const row = await findDevUser(db, caller.orgId, parseDevUserId(id, field, caller.org));
+  const row = await findDevUserByNumber(db, caller.orgId, parseDevUserId(id, field, caller.org));
   assertThat(row, () => notFound("dev user"));
   return row;
 }
@@ -161,7 +163,7 @@ async function buildPatch(
 
 export async function getDevUser(deps: Deps, caller: Caller, id: string): Promise<WireDevUser> {
   const db = deps.db.kysely;
-  const found = await findDevUserWithIdentities(db, caller.orgId, parseDevUserId(id, "id", caller.org));
+  const found = await findDevUserWithIdentitiesByNumber(db, caller.orgId, parseDevUserId(id, "id", caller.org));
   assertThat(found, () => notFound("dev user"));
   return hydrateOne(db, caller, found.row, found.identities);
 }
@@ -184,6 +186,7 @@ export async function createDevUser(deps: Deps, caller: Caller, input: CreateInp
       const existing = await findDevUserByEmail(trx, caller.orgId, email);
       assertThat(!existing, () => new ApiError("conflict", `a dev user with email ${email} already exists`));
       const reportsTo = input.reports_to === undefined ? null : await checkManager(trx, caller, null, input.reports_to);
+      // Takes the org's next number: from here to the commit, other creates in this org wait.
       const row = await insertDevUser(trx, {
         org_id: caller.orgId,
         email,
@@ -199,7 +202,7 @@ export async function createDevUser(deps: Deps, caller: Caller, input: CreateInp
         created_date: now,
         modified_date: now,
       });
-      return hydrateOne(trx, caller, row);
+      return hydrateOne(trx, caller, row, []); // a user made just now holds no identities yet
     });
   } catch (err) {
     // Two creates of one email can both pass the check above; the unique index decides.

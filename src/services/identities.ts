@@ -1,9 +1,9 @@
 // Linking external identities: the heart of the directory. The unique indexes decide every
 // race; a refused insert is then explained by a look at what refused it.
 import type { Kysely } from "kysely";
-import { touchDevUser } from "../db/repositories/dev-users.js";
+import { findDevUser, touchDevUserByNumber } from "../db/repositories/dev-users.js";
 import { deleteIdentity, findLinkObstacles, insertIdentityUnlessTaken } from "../db/repositories/identities.js";
-import type { Database } from "../db/types.js";
+import type { Database, DevUserRow } from "../db/types.js";
 import { ApiError, assertThat, notFound, unavailable, valueNotPermitted } from "../errors.js";
 import { devUserDon, parseDevUserId } from "../ids.js";
 import type { Caller, Deps } from "./context.js";
@@ -27,20 +27,25 @@ function nonEmpty(value: string, field: string): string {
 async function linkConflict(
   db: Kysely<Database>,
   caller: Caller,
-  userId: number,
+  user: DevUserRow,
   issuer: string,
   externalId: string,
 ): Promise<ApiError | undefined> {
-  const rows = await findLinkObstacles(db, caller.orgId, userId, issuer, externalId);
+  const rows = await findLinkObstacles(db, caller.orgId, user.id, issuer, externalId);
   const owner = rows.find((r) => r.external_id === externalId);
   if (owner) {
+    const isSame = owner.dev_user_id === user.id;
+    // Named by its number in the org. An identity's user is in the identity's org, and users are
+    // never deleted, so it is there.
+    const parent = isSame ? user : await findDevUser(db, caller.orgId, owner.dev_user_id);
+    if (!parent) throw new Error(`identity ${owner.id} names user ${owner.dev_user_id}, not in org ${caller.orgId}`);
     return new ApiError(
       "artifact_already_attached_to_a_parent",
       `identity ${issuer}/${externalId} is already linked to a dev user`,
-      { existing_parent: devUserDon(caller.org, owner.dev_user_id), is_same: owner.dev_user_id === userId },
+      { existing_parent: devUserDon(caller.org, parent.number), is_same: isSame },
     );
   }
-  if (rows.some((r) => r.dev_user_id === userId)) {
+  if (rows.some((r) => r.dev_user_id === user.id)) {
     return new ApiError(
       "value_not_permitted",
       `issuer: the dev user already holds an identity from issuer "${issuer}"`,
@@ -54,12 +59,12 @@ export async function linkIdentity(deps: Deps, caller: Caller, input: LinkInput)
   requireAdmin(caller);
   const issuer = nonEmpty(input.issuer, "issuer");
   const externalId = nonEmpty(input.id, "id");
-  const userId = parseDevUserId(input.dev_user, "dev_user", caller.org);
+  const number = parseDevUserId(input.dev_user, "dev_user", caller.org);
   return deps.db.writes.run(async (trx) => {
     const now = deps.now();
     // Touching the user first both loads it and, on PostgreSQL, orders concurrent links to it;
     // a refused link rolls the touch back with everything else.
-    const user = await touchDevUser(trx, caller.orgId, userId, now, caller.userId);
+    const user = await touchDevUserByNumber(trx, caller.orgId, number, now, caller.userId);
     assertThat(user, () => notFound("dev user"));
     const identity = {
       org_id: caller.orgId,
@@ -73,7 +78,7 @@ export async function linkIdentity(deps: Deps, caller: Caller, input: LinkInput)
     // refused it can be gone by then (unlinked in between, on PostgreSQL): then insert again.
     for (let attempt = 0; attempt < 3; attempt++) {
       if (await insertIdentityUnlessTaken(trx, identity)) return hydrateOne(trx, caller, user);
-      const conflict = await linkConflict(trx, caller, user.id, issuer, externalId);
+      const conflict = await linkConflict(trx, caller, user, issuer, externalId);
       if (conflict) throw conflict;
     }
     throw unavailable(`identity ${issuer}/${externalId} is being changed by other requests; try again`);
@@ -87,11 +92,11 @@ export async function unlinkIdentity(
 ): Promise<WireDevUser> {
   requireAdmin(caller);
   const issuer = nonEmpty(input.issuer, "issuer");
-  const userId = parseDevUserId(input.dev_user, "dev_user", caller.org);
+  const number = parseDevUserId(input.dev_user, "dev_user", caller.org);
   return deps.db.writes.run(async (trx) => {
     // The user row first, as link and merge lock it: taking the identity row first would let an
     // unlink and a merge each hold what the other waits for.
-    const user = await touchDevUser(trx, caller.orgId, userId, deps.now(), caller.userId);
+    const user = await touchDevUserByNumber(trx, caller.orgId, number, deps.now(), caller.userId);
     assertThat(user, () => notFound("dev user"));
     const removed = await deleteIdentity(trx, user.id, issuer);
     assertThat(removed > 0, () => notFound(`identity from issuer "${issuer}"`));

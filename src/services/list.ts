@@ -76,8 +76,9 @@ function parseSort(sortBy: string[] | undefined): { keys: SortKey[]; spec: strin
     seen.add(field);
     keys.push({ column, desc: dir === "desc" });
   }
+  // The user's number breaks ties: unique in the org, and what every keyset index ends with.
   const last = keys[keys.length - 1];
-  keys.push({ column: "id", desc: last?.desc ?? false });
+  keys.push({ column: "number", desc: last?.desc ?? false });
   return { keys, spec: keys.map((k) => `${k.column}:${k.desc ? "desc" : "asc"}`).join(",") };
 }
 
@@ -127,7 +128,7 @@ function onlyIdentities(input: ListInput): boolean {
 /**
  * The directory's hottest question, "who is slack/U123?", and nothing else: the owners are known
  * by id already, so they are read by primary key, without building a list query. The first page
- * in id order, exactly as the general path would answer it.
+ * in number order, exactly as the general path would answer it.
  */
 async function ownersPage(
   deps: Deps,
@@ -139,12 +140,12 @@ async function ownersPage(
   const db = deps.db.kysely;
   const found =
     ids.length === 1 ? [await findDevUser(db, caller.orgId, ids[0]!)] : await findDevUsers(db, caller.orgId, ids);
-  const rows = found.filter((r): r is DevUserRow => r !== undefined).sort((a, b) => a.id - b.id);
+  const rows = found.filter((r): r is DevUserRow => r !== undefined).sort((a, b) => a.number - b.number);
   const page = rows.slice(0, pageSize);
   const out: ListOutput = { dev_users: await hydrate(db, caller, page) };
   const last = page[page.length - 1];
   if (rows.length > pageSize && last) {
-    out.next_cursor = encodeCursor({ sort: spec, key: [last.id], direction: "after" });
+    out.next_cursor = encodeCursor({ sort: spec, key: [last.number], direction: "after" });
   }
   return out;
 }
@@ -176,7 +177,7 @@ export async function listUsers(deps: Deps, caller: Caller, input: ListInput): P
     // Each key must have its column's type: PostgreSQL refuses comparisons SQLite would make.
     const key = cursor.key;
     assertThat(
-      keys.every((k, i) => (k.column === "id" ? Number.isSafeInteger(key[i]) : typeof key[i] === "string")),
+      keys.every((k, i) => (k.column === "number" ? Number.isSafeInteger(key[i]) : typeof key[i] === "string")),
       valueNotPermitted("cursor", "this cursor cannot be read; start again without one"),
     );
   }

@@ -1,4 +1,5 @@
-// The one place table rows become wire objects.
+// The one place table rows become wire objects. A user is named by its number in its org, never by
+// its primary key (src/db/types.ts).
 import type { DevUserRow, IdentityRow, StoredJobHistoryItem } from "../db/types.js";
 import { devUserDisplayId, devUserDon } from "../ids.js";
 import { availabilityModes, employmentStatuses } from "./enums.js";
@@ -7,8 +8,8 @@ import type { UserSummary, WireDevUser, WireIdentity, WireJobHistoryItem } from 
 export function toUserSummary(org: string, row: DevUserRow): UserSummary {
   const s: UserSummary = {
     type: "dev_user",
-    id: devUserDon(org, row.id),
-    display_id: devUserDisplayId(row.id),
+    id: devUserDon(org, row.number),
+    display_id: devUserDisplayId(row.number),
     display_name: row.display_name,
     email: row.email,
     state: row.state,
@@ -43,8 +44,8 @@ export function toWireDevUser(
   };
   const w: WireDevUser = {
     type: "dev_user",
-    id: devUserDon(org, row.id),
-    display_id: devUserDisplayId(row.id),
+    id: devUserDon(org, row.number),
+    display_id: devUserDisplayId(row.number),
     created_date: row.created_date,
     modified_date: row.modified_date,
     display_name: row.display_name,

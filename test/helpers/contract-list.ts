@@ -7,6 +7,7 @@ import { sql } from "kysely";
 import type { Db } from "../../src/db/database.js";
 import { insertDevUser, listDevUsers, setPhoneNumbers, updateDevUser } from "../../src/db/repositories/dev-users.js";
 import { findLinkObstacles, insertIdentity, ownersOfIdentities } from "../../src/db/repositories/identities.js";
+import { allocateUserNumbers } from "../../src/db/repositories/orgs.js";
 import type { DevUserRow } from "../../src/db/types.js";
 import { ApiError } from "../../src/errors.js";
 import type { Caller } from "../../src/services/context.js";
@@ -17,6 +18,7 @@ const DAY = 86_400_000;
 const MINUTE = 60_000;
 const BASE = Date.parse("2026-01-01T00:00:00.000Z");
 const at = (ms: number) => new Date(ms).toISOString();
+/** A user's number in its org, from its DON. */
 const num = (don: string) => Number(don.split("/").pop());
 // Lowercase letters only, so byte order and any PostgreSQL collation agree on the expected order.
 const NAMES = ["amber", "birch", "cedar", "delta", "ember", "fjord", "grove"];
@@ -67,7 +69,7 @@ export function listContract(getDb: () => Db): void {
             email: `u${two((i * 7) % 23)}@sort.test`,
             display_name: NAMES[i % 7]!,
             full_name: NAMES[(i * 3) % 5]!,
-            created_date: at(BASE + ((i * 5) % 11) * MINUTE), // ties on purpose: id breaks them
+            created_date: at(BASE + ((i * 5) % 11) * MINUTE), // ties on purpose: the number breaks them
             modified_date: at(BASE + DAY + ((i * 3) % 13) * MINUTE),
           }),
         );
@@ -79,11 +81,11 @@ export function listContract(getDb: () => Db): void {
       const key = (r: DevUserRow) => (column === "id" ? "" : r[SORT_COLUMNS[column]]);
       const sign = desc ? -1 : 1;
       return [...rows]
-        .sort((a, b) => (key(a) < key(b) ? -sign : key(a) > key(b) ? sign : sign * (a.id - b.id)))
-        .map((r) => r.id);
+        .sort((a, b) => (key(a) < key(b) ? -sign : key(a) > key(b) ? sign : sign * (a.number - b.number)))
+        .map((r) => r.number);
     };
 
-    it("without sort_by, pages follow id order, each row once, both ways", async () => {
+    it("without sort_by, pages follow creation (number) order, each row once, both ways", async () => {
       const { forward, backward } = await walk(c, { limit: 5 });
       assert.deepEqual(forward.flat(), expected("id", false));
       assert.deepEqual(backward, forward);
@@ -107,27 +109,29 @@ export function listContract(getDb: () => Db): void {
       await assert.rejects(list(c, { limit: 3, sort_by: ["email:desc"], cursor: first.next_cursor }), refused);
       await assert.rejects(list(c, { limit: 3, cursor: "not-a-cursor" }), refused);
       // Well-formed, but with keys of the wrong type for their columns (PostgreSQL would refuse them).
-      const forged = (sort: string, k: unknown[]) =>
-        Buffer.from(JSON.stringify({ v: 1, s: sort, k, d: "after" })).toString("base64url");
+      const forged = (sort: string, k: unknown[], v = 2) =>
+        Buffer.from(JSON.stringify({ v, s: sort, k, d: "after" })).toString("base64url");
       for (const k of [["abc"], [1.5], [1e300]]) {
-        await assert.rejects(list(c, { limit: 3, cursor: forged("id:asc", k) }), refused);
+        await assert.rejects(list(c, { limit: 3, cursor: forged("number:asc", k) }), refused);
+        await assert.rejects(list(c, { limit: 3, cursor: forged("id:asc", k, 1) }), refused);
       }
-      const byEmail = forged("email_lower:asc,id:asc", [5, 1]);
+      const byEmail = forged("email_lower:asc,number:asc", [5, 1]);
       await assert.rejects(list(c, { limit: 3, sort_by: ["email:asc"], cursor: byEmail }), refused);
+      await assert.rejects(list(c, { limit: 3, cursor: forged("number:asc", [1], 3) }), refused);
     });
   });
 
   it("pages stay stable while rows are inserted", async () => {
     const c = await newOrg(db(), "insert");
-    const made: number[] = [c.userId];
+    const made: number[] = [c.number];
     const add = async (email: string, ms: number) =>
-      (await insertDevUser(db().kysely, userRow(c, { email, created_date: at(ms) }))).id;
+      (await insertDevUser(db().kysely, userRow(c, { email, created_date: at(ms) }))).number;
     for (let i = 0; i < 11; i++) made.push(await add(`n${two(i)}@insert.test`, BASE + i * MINUTE));
     const input: ListInput = { limit: 5, sort_by: ["created_date:asc"] };
     const p1 = await list(c, input);
     const boundary = p1.dev_users.at(-1)!;
     const early = await add("early@insert.test", Date.parse(OLD) - DAY); // before the cursor: not seen going on
-    const tie = await add("tie@insert.test", Date.parse(boundary.created_date!)); // same date, larger id: after
+    const tie = await add("tie@insert.test", Date.parse(boundary.created_date!)); // same date, larger number: after
     const late = await add("late@insert.test", BASE + DAY);
     const p2 = await list(c, { ...input, cursor: p1.next_cursor });
     const p3 = await list(c, { ...input, cursor: p2.next_cursor });
@@ -142,7 +146,9 @@ export function listContract(getDb: () => Db): void {
 
   describe("filters", () => {
     let c: Caller;
+    /** Each user's number (what the list answers with) and primary key (what rows refer to). */
     const u: Record<string, number> = {};
+    const pk: Record<string, number> = {};
     const now = Date.now();
     const names = async (input: ListInput) => {
       const got = await ids(c, input);
@@ -151,12 +157,16 @@ export function listContract(getDb: () => Db): void {
         .sort();
     };
     before(async () => {
-      c = await newOrg(db(), "filter");
-      u.admin = c.userId;
+      const org = await newOrg(db(), "filter");
+      c = org;
+      u.admin = org.number;
+      pk.admin = org.userId;
       const k = db().kysely;
       const make = async (name: string, email: string, state: string, created: number, modified: number) => {
         const row = userRow(c, { email, state, created_date: at(created), modified_date: at(modified) });
-        u[name] = (await insertDevUser(k, row)).id;
+        const made = await insertDevUser(k, row);
+        u[name] = made.number;
+        pk[name] = made.id;
       };
       await make("alice", "Alice@Example.test", "active", now - 2 * DAY, now - 2 * DAY);
       await make("bob", "bob@example.test", "deactivated", now - 10 * DAY, now - DAY);
@@ -165,7 +175,7 @@ export function listContract(getDb: () => Db): void {
       const link = (name: string, issuer: string, external_id: string) =>
         insertIdentity(k, {
           org_id: c.orgId,
-          dev_user_id: u[name]!,
+          dev_user_id: pk[name]!,
           issuer,
           external_id,
           display_name: null,
@@ -175,10 +185,10 @@ export function listContract(getDb: () => Db): void {
       await link("bob", "slack", "B");
       await link("bob", "github", "A");
       await link("carol", "github", "C");
-      await setPhoneNumbers(k, u.alice!, ["+1555001"]);
-      await setPhoneNumbers(k, u.carol!, ["+1555002", "+1555003"]);
-      await updateDevUser(k, u.alice!, { timezone: "Europe/Paris" });
-      await updateDevUser(k, u.bob!, { timezone: "Asia/Tokyo" });
+      await setPhoneNumbers(k, pk.alice!, ["+1555001"]);
+      await setPhoneNumbers(k, pk.carol!, ["+1555002", "+1555003"]);
+      await updateDevUser(k, pk.alice!, { timezone: "Europe/Paris" });
+      await updateDevUser(k, pk.bob!, { timezone: "Asia/Tokyo" });
     });
 
     it("email, compared case-insensitively", async () => {
@@ -236,7 +246,11 @@ export function listContract(getDb: () => Db): void {
     const c = await newOrg(db(), "explain");
     const k = db().kysely;
     const n = 3000;
-    const users = Array.from({ length: n }, (_, i) => userRow(c, { email: `e${i}@explain.test` }));
+    const first = await allocateUserNumbers(k, c.orgId, n);
+    const users = Array.from({ length: n }, (_, i) => ({
+      ...userRow(c, { email: `e${i}@explain.test` }),
+      number: first + i,
+    }));
     await insertMany(k, "dev_users", users);
     const userIds = (await k.selectFrom("dev_users").select("id").where("org_id", "=", c.orgId).execute()).map(
       (r) => r.id,
@@ -266,7 +280,7 @@ export function listContract(getDb: () => Db): void {
       await listDevUsers(q, {
         orgId: c.orgId,
         filter: { ids: [userIds[1500]!] },
-        sort: [{ column: "id", desc: false }],
+        sort: [{ column: "number", desc: false }],
         direction: "after",
         limit: 50,
       });

@@ -2,15 +2,18 @@
 // clock it controls, query plans of real repository calls, and a fault injected inside a write.
 import { CompiledQuery, type Kysely, sql } from "kysely";
 import type { Db } from "../../src/db/database.js";
-import { insertDevUser } from "../../src/db/repositories/dev-users.js";
+import { insertDevUser, type NewDevUserFields } from "../../src/db/repositories/dev-users.js";
 import { ensureOrg } from "../../src/db/repositories/orgs.js";
-import type { Database, NewDevUser } from "../../src/db/types.js";
+import type { Database } from "../../src/db/types.js";
 import type { Caller, Deps } from "../../src/services/context.js";
 
 export const OLD = "2020-01-01T00:00:00.000Z";
 
-/** A fresh org with one active admin (created long ago, so date filters never see it). */
-export async function newOrg(db: Db, slug: string): Promise<Caller> {
+/**
+ * A fresh org with one active admin (created long ago, so date filters never see it); `number` is
+ * the admin's number in the org.
+ */
+export async function newOrg(db: Db, slug: string): Promise<Caller & { number: number }> {
   const org = await ensureOrg(db.kysely, slug, OLD);
   const admin = await insertDevUser(db.kysely, {
     org_id: org.id,
@@ -23,11 +26,11 @@ export async function newOrg(db: Db, slug: string): Promise<Caller> {
     created_date: OLD,
     modified_date: OLD,
   });
-  return { userId: admin.id, orgId: org.id, org: slug, role: "admin" };
+  return { userId: admin.id, orgId: org.id, org: slug, role: "admin", number: admin.number };
 }
 
 /** A user row with every sortable column chosen by the test. */
-export function userRow(caller: Caller, fields: Partial<NewDevUser> & { email: string }): NewDevUser {
+export function userRow(caller: Caller, fields: Partial<NewDevUserFields> & { email: string }): NewDevUserFields {
   return {
     org_id: caller.orgId,
     email_lower: fields.email.toLowerCase(),

@@ -2,18 +2,38 @@ import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql
 import { prepared } from "../prepared.js";
 import { readAll, readFirst } from "../reads.js";
 import type { Database, DevUserPatch, DevUserRow, IdentityRow, NewDevUser } from "../types.js";
+import { allocateUserNumbers } from "./orgs.js";
 
 type Eb = ExpressionBuilder<Database, "dev_users">;
+
+// Two ways to name a user. Its primary key `id` is database-wide: foreign keys, tokens and
+// everything inside a request use it, and it never leaves the service. Its `number` is its org's:
+// a wire id (`DEVU-<n>`, `…:devu/<n>`) carries it, and is read by the ...ByNumber functions,
+// always together with the caller's org, through the (org_id, number) unique index.
 
 const devUserById = prepared((db, orgId: number, id: number) =>
   db.selectFrom("dev_users").selectAll().where("id", "=", id).where("org_id", "=", orgId),
 );
 
+/** A user of an org by primary key (a token's subject, a foreign key), or undefined. */
 export function findDevUser(db: Kysely<Database>, orgId: number, id: number): Promise<DevUserRow | undefined> {
   return devUserById.first(db, orgId, id);
 }
 
-const devUserWithIdentities = prepared((db, orgId: number, id: number) =>
+const devUserByNumber = prepared((db, orgId: number, number: number) =>
+  db.selectFrom("dev_users").selectAll().where("org_id", "=", orgId).where("number", "=", number),
+);
+
+/** The user an org knows by this number (what a wire id names), or undefined. */
+export function findDevUserByNumber(
+  db: Kysely<Database>,
+  orgId: number,
+  number: number,
+): Promise<DevUserRow | undefined> {
+  return devUserByNumber.first(db, orgId, number);
+}
+
+const devUserWithIdentities = prepared((db, orgId: number, number: number) =>
   db
     .selectFrom("dev_users")
     .leftJoin("external_identities", "external_identities.dev_user_id", "dev_users.id")
@@ -27,18 +47,18 @@ const devUserWithIdentities = prepared((db, orgId: number, id: number) =>
       "external_identities.is_verified as identity_is_verified",
       "external_identities.created_date as identity_created_date",
     ])
-    .where("dev_users.id", "=", id)
     .where("dev_users.org_id", "=", orgId)
+    .where("dev_users.number", "=", number)
     .orderBy("external_identities.id"),
 );
 
-/** A user of an org and its identities (in link order), in one statement: one round trip. */
-export async function findDevUserWithIdentities(
+/** The user an org knows by this number and its identities (in link order), in one statement. */
+export async function findDevUserWithIdentitiesByNumber(
   db: Kysely<Database>,
   orgId: number,
-  id: number,
+  number: number,
 ): Promise<{ row: DevUserRow; identities: IdentityRow[] } | undefined> {
-  const rows = await devUserWithIdentities.all(db, orgId, id);
+  const rows = await devUserWithIdentities.all(db, orgId, number);
   const first = rows[0];
   if (!first) return undefined;
   const {
@@ -93,8 +113,20 @@ export async function countDevUsers(db: Kysely<Database>, orgId: number): Promis
   return Number(row.n);
 }
 
-export async function insertDevUser(db: Kysely<Database>, row: NewDevUser): Promise<DevUserRow> {
-  return db.insertInto("dev_users").values(row).returningAll().executeTakeFirstOrThrow();
+/** A new user's columns; its number comes from its org (allocateUserNumbers). */
+export type NewDevUserFields = Omit<NewDevUser, "number">;
+
+/**
+ * Inserts a user with the next number of its org. Run it inside the transaction that decides the
+ * user should exist: on PostgreSQL the org's counter stays locked until that transaction ends.
+ */
+export async function insertDevUser(db: Kysely<Database>, row: NewDevUserFields): Promise<DevUserRow> {
+  const number = await allocateUserNumbers(db, row.org_id);
+  return db
+    .insertInto("dev_users")
+    .values({ ...row, number })
+    .returningAll()
+    .executeTakeFirstOrThrow();
 }
 
 export async function updateDevUser(db: Kysely<Database>, id: number, patch: DevUserPatch): Promise<void> {
@@ -130,24 +162,27 @@ export async function updateDevUserInOrg(
     .executeTakeFirst();
 }
 
-const touch = prepared((db, orgId: number, id: number, now: string, byId: number) =>
+const touch = prepared((db, orgId: number, number: number, now: string, byId: number) =>
   db
     .updateTable("dev_users")
     .set({ modified_date: now, modified_by_id: byId })
-    .where("id", "=", id)
     .where("org_id", "=", orgId)
+    .where("number", "=", number)
     .returningAll(),
 );
 
-/** Marks a user of an org as modified now by `byId` and returns its row, or undefined. */
-export function touchDevUser(
+/**
+ * Marks the user an org knows by this number as modified now by `byId` (a primary key) and returns
+ * its row, or undefined.
+ */
+export function touchDevUserByNumber(
   db: Kysely<Database>,
   orgId: number,
-  id: number,
+  number: number,
   now: string,
   byId: number,
 ): Promise<DevUserRow | undefined> {
-  return touch.first(db, orgId, id, now, byId);
+  return touch.first(db, orgId, number, now, byId);
 }
 
 /** Points everyone who reported to `fromId` at `toId` (merge), except `toId` itself. */
@@ -212,7 +247,8 @@ export async function setPhoneNumbers(db: Kysely<Database>, id: number, numbers:
 
 // ---- listing ---------------------------------------------------------------------------------
 
-export type SortColumn = "id" | "created_date" | "modified_date" | "display_name" | "full_name" | "email_lower";
+/** `number` is the tie-breaker: unique in an org, and the last column of every keyset index. */
+export type SortColumn = "number" | "created_date" | "modified_date" | "display_name" | "full_name" | "email_lower";
 export interface SortKey {
   column: SortColumn;
   desc: boolean;
@@ -222,7 +258,7 @@ export interface DateRange {
   before?: string;
 }
 export interface ListFilter {
-  /** Users already known by id (exact identity lookups, resolved first). */
+  /** Users already known by primary key (exact identity lookups, resolved first). */
   ids?: number[];
   emails?: string[];
   states?: string[];
@@ -235,7 +271,7 @@ export interface ListFilter {
 export interface ListQuery {
   orgId: number;
   filter: ListFilter;
-  /** Sort keys; the last one must be `id` so the order is total. */
+  /** Sort keys; the last one must be `number` so the order is total within the org. */
   sort: SortKey[];
   /** Values of `sort` for the row the page starts beyond, or none for the first page. */
   boundary?: (string | number)[];

@@ -11,4 +11,6 @@ export async function deleteAllUsers(db: Kysely<Database>): Promise<void> {
   // Managers first, so no row still points at one being removed.
   await db.updateTable("dev_users").set({ reports_to_id: null }).execute();
   await db.deleteFrom("dev_users").execute();
+  // Each org's next user is its DEVU-1 again.
+  await db.updateTable("orgs").set({ next_user_number: 1 }).execute();
 }

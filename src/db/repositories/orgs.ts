@@ -1,4 +1,5 @@
 import { type Kysely, sql } from "kysely";
+import { prepared } from "../prepared.js";
 import type { Database, OrgRow } from "../types.js";
 
 export async function findOrgBySlug(db: Kysely<Database>, slug: string): Promise<OrgRow | undefined> {
@@ -28,6 +29,29 @@ export async function lockOrg(db: Kysely<Database>, orgId: number): Promise<void
     .set((eb) => ({ slug: eb.ref("slug") }))
     .where("id", "=", orgId)
     .execute();
+}
+
+const takeNumbers = prepared((db, orgId: number, count: number) =>
+  db
+    .updateTable("orgs")
+    .set((eb) => ({ next_user_number: eb("next_user_number", "+", count) }))
+    .where("id", "=", orgId)
+    .returning("next_user_number"),
+);
+
+/**
+ * Takes the org's next `count` user numbers and returns the first; the rest follow it. One
+ * statement, which on PostgreSQL also locks the org's row until the transaction ends: creates in
+ * one org take turns from here to their commit, so numbers are handed out in commit order, and a
+ * create that rolls back gives its number back. Creates in other orgs never wait, and never move
+ * this org's numbers. Outside a transaction a failed insert leaves a gap, which tells no one
+ * anything about other orgs.
+ */
+export async function allocateUserNumbers(db: Kysely<Database>, orgId: number, count = 1): Promise<number> {
+  if (!Number.isSafeInteger(count) || count < 1) throw new RangeError(`cannot take ${count} user numbers`);
+  const row = await takeNumbers.first(db, orgId, count);
+  if (!row) throw new Error(`org ${orgId} does not exist`);
+  return Number(row.next_user_number) - count;
 }
 
 /** Whether the database answers at all (readiness). */

@@ -1,4 +1,5 @@
-// Bulk writes for `devusers seed`: many rows per statement, many statements per transaction.
+// Bulk writes for `devusers seed`: many rows per statement, many statements per transaction. Each
+// statement's users take a run of their org's numbers first, as a create does (one statement).
 // SQLite gets its own raw connection with a big page cache and no automatic checkpoints during
 // the load; commits keep the configured `synchronous` (relaxing it to OFF measured no faster,
 // since a few big transactions make few fsyncs), and the file is checkpointed and fsynced at the end.
@@ -7,6 +8,7 @@ import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
 import type { Kysely } from "kysely";
 import type { Database } from "../types.js";
+import { allocateUserNumbers } from "./orgs.js";
 
 export interface SeedIdentity {
   issuer: string;
@@ -25,18 +27,28 @@ export interface SeedUser {
   createdDate: string;
 }
 
+/** A seeded user: its primary key, and its number in the org (its DEVU-<n>). */
+export interface Seeded {
+  id: number;
+  number: number;
+}
+
 export interface SeedWriter {
   /** Runs `fn` in one transaction. */
   transaction(fn: () => Promise<void>): Promise<void>;
-  /** Inserts users (state active), their phone numbers and their identities; returns their ids in order. */
-  insertUsers(users: SeedUser[], createdBy: number | null): Promise<number[]>;
+  /**
+   * Inserts users (state active), numbered next in the org, with their phone numbers and their
+   * identities; returns them in order.
+   */
+  insertUsers(users: SeedUser[], createdBy: number | null): Promise<Seeded[]>;
   /** Makes a user its own creator (the first admin of an empty org). */
   selfCreated(id: number): Promise<void>;
   /** Flushes everything to stable storage and closes the writer. */
   close(): Promise<void>;
 }
 
-export type IdentitiesOf = (id: number, user: SeedUser) => SeedIdentity[];
+/** A user's identities, from its number in the org. */
+export type IdentitiesOf = (number: number, user: SeedUser) => SeedIdentity[];
 
 const USER_COLS = [
   "org_id",
@@ -53,6 +65,7 @@ const USER_COLS = [
   "modified_by_id",
   "created_date",
   "modified_date",
+  "number",
 ] as const;
 const IDENTITY_COLS = ["org_id", "dev_user_id", "issuer", "external_id", "display_name", "created_date"] as const;
 const PHONE_COLS = ["dev_user_id", "phone_number"] as const;
@@ -62,7 +75,7 @@ export const SEED_CHUNK = 500;
 
 type Value = string | number | null;
 
-function userValues(orgId: number, u: SeedUser, createdBy: number | null): Value[] {
+function userValues(orgId: number, u: SeedUser, number: number, createdBy: number | null): Value[] {
   return [
     orgId,
     u.email,
@@ -78,6 +91,7 @@ function userValues(orgId: number, u: SeedUser, createdBy: number | null): Value
     createdBy,
     u.createdDate,
     u.createdDate,
+    number,
   ];
 }
 
@@ -86,11 +100,11 @@ interface Children {
   phones: Value[][];
 }
 
-function childrenOf(orgId: number, ids: number[], users: SeedUser[], identitiesOf: IdentitiesOf): Children {
+function childrenOf(orgId: number, seeded: Seeded[], users: SeedUser[], identitiesOf: IdentitiesOf): Children {
   const out: Children = { identities: [], phones: [] };
   users.forEach((u, i) => {
-    const id = ids[i]!;
-    for (const ident of identitiesOf(id, u)) {
+    const { id, number } = seeded[i]!;
+    for (const ident of identitiesOf(number, u)) {
       out.identities.push([orgId, id, ident.issuer, ident.externalId, ident.displayName, u.createdDate]);
     }
     for (const phone of u.phones) out.phones.push([id, phone]);
@@ -138,6 +152,10 @@ export function sqliteSeedWriter(path: string, orgId: number, identitiesOf: Iden
   const inChunks = (table: string, cols: readonly string[], rows: Value[][]) => {
     for (let i = 0; i < rows.length; i += SEED_CHUNK) insert(table, cols, rows.slice(i, i + SEED_CHUNK));
   };
+  // The statement of allocateUserNumbers (src/db/repositories/orgs.ts), on this connection.
+  const takeNumbers = conn
+    .prepare("update orgs set next_user_number = next_user_number + ? where id = ? returning next_user_number")
+    .pluck();
 
   return {
     async transaction(fn) {
@@ -151,22 +169,25 @@ export function sqliteSeedWriter(path: string, orgId: number, identitiesOf: Iden
       }
     },
     async insertUsers(users, createdBy) {
-      const ids: number[] = [];
+      const seeded: Seeded[] = [];
       for (let i = 0; i < users.length; i += SEED_CHUNK) {
         const chunk = users.slice(i, i + SEED_CHUNK);
+        const next = takeNumbers.get(chunk.length, orgId) as number | undefined;
+        if (next === undefined) throw new Error(`org ${orgId} does not exist`);
+        const first = next - chunk.length;
         const res = insert(
           "dev_users",
           USER_COLS,
-          chunk.map((u) => userValues(orgId, u, createdBy)),
+          chunk.map((u, j) => userValues(orgId, u, first + j, createdBy)),
         );
         // One statement, one writer: the rowids it assigned are consecutive and end here.
         const last = Number(res.lastInsertRowid);
-        for (let j = 0; j < chunk.length; j++) ids.push(last - chunk.length + 1 + j);
+        for (let j = 0; j < chunk.length; j++) seeded.push({ id: last - chunk.length + 1 + j, number: first + j });
       }
-      const children = childrenOf(orgId, ids, users, identitiesOf);
+      const children = childrenOf(orgId, seeded, users, identitiesOf);
       inChunks("external_identities", IDENTITY_COLS, children.identities);
       inChunks("dev_user_phone_numbers", PHONE_COLS, children.phones);
-      return ids;
+      return seeded;
     },
     async selfCreated(id) {
       conn.prepare("update dev_users set created_by_id = ?, modified_by_id = ? where id = ?").run(id, id, id);
@@ -203,13 +224,14 @@ export function kyselySeedWriter(db: Kysely<Database>, orgId: number, identities
       });
     },
     async insertUsers(users, createdBy) {
-      const ids: number[] = [];
+      const seeded: Seeded[] = [];
       for (let i = 0; i < users.length; i += SEED_CHUNK) {
         const chunk = users.slice(i, i + SEED_CHUNK);
+        const first = await allocateUserNumbers(current, orgId, chunk.length);
         const rows = await current
           .insertInto("dev_users")
           .values(
-            chunk.map((u) => ({
+            chunk.map((u, j) => ({
               org_id: orgId,
               email: u.email,
               email_lower: u.email.toLowerCase(),
@@ -224,15 +246,17 @@ export function kyselySeedWriter(db: Kysely<Database>, orgId: number, identities
               modified_by_id: createdBy,
               created_date: u.createdDate,
               modified_date: u.createdDate,
+              number: first + j,
             })),
           )
           .returning(["id", "email_lower"])
           .execute();
         // RETURNING's order is not promised, so rows are matched back by their unique email.
         const byEmail = new Map(rows.map((r) => [r.email_lower, Number(r.id)]));
-        for (const u of chunk) ids.push(byEmail.get(u.email.toLowerCase())!);
+        for (const [j, u] of chunk.entries())
+          seeded.push({ id: byEmail.get(u.email.toLowerCase())!, number: first + j });
       }
-      const children = childrenOf(orgId, ids, users, identitiesOf);
+      const children = childrenOf(orgId, seeded, users, identitiesOf);
       for (let i = 0; i < children.identities.length; i += SEED_CHUNK) {
         const chunk = children.identities.slice(i, i + SEED_CHUNK);
         await current
@@ -256,7 +280,7 @@ export function kyselySeedWriter(db: Kysely<Database>, orgId: number, identities
           .values(chunk.map((r) => ({ dev_user_id: r[0] as number, phone_number: r[1] as string })))
           .execute();
       }
-      return ids;
+      return seeded;
     },
     async selfCreated(id) {
       await current
@@ -271,21 +295,23 @@ export function kyselySeedWriter(db: Kysely<Database>, orgId: number, identities
   };
 }
 
-/** The org's first user, which creates the seeded ones: an admin if the org has one. */
+/** Who creates the seeded users: the org's first admin, else its first user; null for an empty org. */
 export async function seedCreator(db: Kysely<Database>, orgId: number): Promise<{ id: number; count: number } | null> {
   const row = await db
     .selectFrom("dev_users")
-    .select((eb) => [eb.fn.min("id").as("first"), eb.fn.countAll<number>().as("n")])
+    .select((eb) => eb.fn.countAll<number>().as("n"))
     .where("org_id", "=", orgId)
     .executeTakeFirstOrThrow();
-  if (row.first === null || Number(row.n) === 0) return null;
-  const admin = await db
-    .selectFrom("dev_users")
-    .select("id")
-    .where("org_id", "=", orgId)
-    .where("role", "=", "admin")
-    .orderBy("id")
-    .limit(1)
-    .executeTakeFirst();
-  return { id: admin ? admin.id : Number(row.first), count: Number(row.n) };
+  if (Number(row.n) === 0) return null;
+  const first = (admin: boolean) =>
+    db
+      .selectFrom("dev_users")
+      .select("id")
+      .where("org_id", "=", orgId)
+      .$if(admin, (q) => q.where("role", "=", "admin"))
+      .orderBy("number")
+      .limit(1)
+      .executeTakeFirst();
+  const creator = (await first(true)) ?? (await first(false));
+  return { id: creator!.id, count: Number(row.n) };
 }
