@@ -61,6 +61,15 @@ for (const { dialect, skip } of await testDialects())
     });
     after(() => s.close());
 
+    it("names the user by its number in its org, never by the database-wide key", async () => {
+      // Users of another org first, so the database-wide key and the org's number differ.
+      await s.token("first@elsewhere.test", { org: "elsewhere" });
+      const token = await s.token("admin@example.com", { org: "later" });
+      const self = (await s.http("GET", "/dev-users.self", { token })).body.dev_user;
+      assert.equal(self.display_id, "DEVU-1");
+      assert.equal(payloadOf(token).sub, "1");
+    });
+
     it("puts iss, aud and a token id in the tokens it makes", () => {
       const claims = payloadOf(s.adminToken);
       assert.equal(claims.iss, "devusers");

@@ -3,7 +3,7 @@
 // row is read again, or reused only while the database reports no write since it was read.
 import { randomUUID } from "node:crypto";
 import { jwtVerify, SignJWT } from "jose";
-import { findDevUser } from "../db/repositories/dev-users.js";
+import { findDevUserByNumber } from "../db/repositories/dev-users.js";
 import { findOrgBySlug } from "../db/repositories/orgs.js";
 import { ApiError, assertThat, unauthenticated } from "../errors.js";
 import { ORG_SLUG_RE } from "../ids.js";
@@ -12,6 +12,7 @@ import { ALG, type KeyRing } from "./keys.js";
 import { canonicalSegments, hasDuplicateKeys } from "./token-format.js";
 
 export interface TokenClaims {
+  /** The user's number in its org (what `DEVU-<n>` shows), never the database-wide key. */
   sub: number;
   org: string;
   exp: number;
@@ -31,7 +32,7 @@ export const CLOCK_SKEW_SECONDS = 60;
 
 export async function mintToken(
   keys: KeyRing,
-  user: { id: number; token_generation: number },
+  user: { number: number; token_generation: number },
   org: string,
   ttlSeconds: number,
 ): Promise<string> {
@@ -41,7 +42,7 @@ export async function mintToken(
     .setProtectedHeader({ alg: ALG, kid, typ: "JWT" })
     .setIssuer(TOKEN_ISSUER)
     .setAudience(TOKEN_AUDIENCE)
-    .setSubject(String(user.id))
+    .setSubject(String(user.number))
     .setJti(randomUUID())
     .setIssuedAt(now)
     .setExpirationTime(now + ttlSeconds)
@@ -92,8 +93,8 @@ export class Authenticator {
   private cache = new Map<string, TokenClaims>();
   /** Org ids never change once made, so a slug is looked up once per process. */
   private orgIds = new Map<string, number>();
-  /** By user id; only where the database has a data version (SQLite). */
-  private memos = new Map<number, CallerMemo>();
+  /** By org and user number; only where the database has a data version (SQLite). */
+  private memos = new Map<string, CallerMemo>();
 
   constructor(
     private readonly deps: Deps,
@@ -165,16 +166,17 @@ export class Authenticator {
     // Taken before the read: a write that lands while it is under way leaves this memo stale
     // from the start, never current.
     const version = this.deps.db.dataVersion();
-    let memo = version === undefined ? undefined : this.memos.get(claims.sub);
-    let user = memo && memo.version === version && memo.row.org_id === orgId ? memo.row : undefined;
+    const key = `${orgId}/${claims.sub}`;
+    let memo = version === undefined ? undefined : this.memos.get(key);
+    let user = memo && memo.version === version ? memo.row : undefined;
     if (!user) {
-      user = await findDevUser(this.deps.db.kysely, orgId, claims.sub);
+      user = await findDevUserByNumber(this.deps.db.kysely, orgId, claims.sub);
       assertThat(user && user.state === "active", () => unauthenticated("the token's user is not active"));
       memo = undefined;
       if (version !== undefined) {
         memo = new CallerMemo(this.deps.db, version, user);
         if (this.memos.size >= CACHE_MAX) this.memos.clear();
-        this.memos.set(claims.sub, memo);
+        this.memos.set(key, memo);
       }
     }
     assertThat(user.token_generation === claims.gen, () =>
