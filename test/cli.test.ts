@@ -1,8 +1,11 @@
 // The CLI as a user meets it: help made from the command table, the version, usage errors.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { COMMANDS } from "../src/cli/commands.js";
+import { migrationNames } from "../src/db/migrate.js";
 import { runCli } from "./helpers/processes.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -30,6 +33,20 @@ describe("CLI", () => {
     const group = await runCli(["keys", "--help"], {});
     assert.equal(group.code, 0);
     for (const sub of ["list", "rotate", "retire"]) assert.ok(group.stdout.includes(`devusers keys ${sub}`));
+  });
+
+  it("migrate names the migrations it applied, then says the schema is up to date", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "devusers-cli-"));
+    try {
+      const env = { DATABASE_URL: join(dir, "db.sqlite") };
+      const first = await runCli(["migrate"], env);
+      assert.equal(first.code, 0, first.stderr);
+      assert.equal(first.stdout, `applied: ${migrationNames.join(", ")}\n`);
+      const again = await runCli(["migrate"], env);
+      assert.equal(again.stdout, "schema is up to date\n");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("answers a usage error with exit code 2 and one line naming the problem", async () => {

@@ -55,8 +55,14 @@ export const COMMANDS: Command[] = [
     summary: "bring the database schema up to date (safe to run from several processes at once)",
     options: {},
     run: async () => {
-      const applied = await withDb((db) => migrateToLatest(db.kysely));
-      out(applied.length ? `applied: ${applied.join(", ")}` : "schema is up to date");
+      // Not withDb(): it would migrate first, and this would always find nothing left to apply.
+      const db = openDatabase(loadConfig());
+      try {
+        const applied = await migrateToLatest(db.kysely);
+        out(applied.length ? `applied: ${applied.join(", ")}` : "schema is up to date");
+      } finally {
+        await db.close();
+      }
       return 0;
     },
   },
