@@ -118,7 +118,13 @@ export async function startService(
 ): Promise<Service> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const env = serviceEnv(databaseUrl, { PORT: String(port), HOST: "127.0.0.1", RATE_LIMIT_MAX: "1000000000" });
+  // No load balancer to wait for on SIGTERM: SHUTDOWN_LISTEN_MS=0 stops listening at once.
+  const env = serviceEnv(databaseUrl, {
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    RATE_LIMIT_MAX: "1000000000",
+    SHUTDOWN_LISTEN_MS: "0",
+  });
   const started = performance.now();
   const child = track(
     spawn(process.execPath, [...(opts.nodeArgs ?? []), CLI, "serve"], {

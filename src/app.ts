@@ -1,6 +1,7 @@
 // Builds the HTTP service from its parts. No I/O happens here beyond what the parts do.
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Config } from "./config.js";
+import { type Connections, trackConnections } from "./connections.js";
 import type { Db } from "./db/database.js";
 import { ApiError, unavailable } from "./errors.js";
 import { AccessLog } from "./plugins/access-log.js";
@@ -35,9 +36,13 @@ export const BODY_LIMIT = 1024 * 1024;
 export interface App {
   app: FastifyInstance;
   metrics: Metrics;
-  /** Stops taking new work: readiness fails and new requests get 503. */
+  /** The server's connections and the requests on them (src/connections.ts). */
+  connections: Connections;
+  /**
+   * Stops taking new work: readiness fails, new API requests get 503, and every response from
+   * now on says Connection: close.
+   */
   startDraining(): void;
-  inFlight(): number;
   close(): Promise<void>;
 }
 
@@ -96,8 +101,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   // Redis connects (or fails to) before the first request, bounded by REDIS_CONNECT_TIMEOUT_MS.
   await limiter.ready();
   let draining = false;
-  let inFlight = 0;
 
+  // First, so that every request is known before any other hook can answer it.
+  const connections = trackConnections(app);
   registerErrorHandling(app, () => metrics.dbUnavailable++);
 
   // JSON only: a text/plain body is refused as a media type, not read as a JSON string.
@@ -120,10 +126,6 @@ export async function buildApp(opts: AppOptions): Promise<App> {
 
   app.addHook("onRequest", async (req, reply) => {
     if (req.routeOptions.config.public) return;
-    // Uncounted when the response closes: that happens exactly once, also for a client that goes
-    // away mid-body, for which onResponse never runs.
-    inFlight++;
-    reply.raw.once("close", () => inFlight--);
     if (draining) throw unavailable("the service is shutting down");
     // The token's own checks come first (no database work), so the limit applies per user a valid
     // token proves (however many tokens they hold), and per IP otherwise, before any database
@@ -177,10 +179,11 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   return {
     app,
     metrics,
+    connections,
     startDraining: () => {
       draining = true;
+      connections.closeAfterAnswer();
     },
-    inFlight: () => inFlight,
     close: async () => {
       await app.close();
       await limiter.close();

@@ -15,8 +15,16 @@ export interface Config {
   pgConnectTimeoutMs: number;
   /** SQLite `synchronous` pragma: FULL survives power loss, NORMAL survives a process crash. */
   sqliteSynchronous: "FULL" | "NORMAL";
-  /** How long SIGTERM waits for in-flight requests before the process exits anyway. */
+  /**
+   * The longest a shutdown (SIGTERM, SIGINT) takes: requests still unanswered then get 503 and the
+   * process exits, at most SHUTDOWN_MARGIN_MS (src/server.ts) later, whatever the database does.
+   */
   shutdownTimeoutMs: number;
+  /**
+   * How long, from the signal, the listener keeps accepting connections (each answered 503, and
+   * /readyz "draining") so a load balancer sees the instance fail before it stops listening.
+   */
+  shutdownListenMs: number;
   /**
    * Which peers may say who the client is (X-Forwarded-For), as Fastify's `trustProxy` takes it:
    * false (none, the default), true (any), or addresses and CIDRs.
@@ -76,6 +84,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (sync !== "FULL" && sync !== "NORMAL") {
     throw new ConfigError(`SQLITE_SYNCHRONOUS must be FULL or NORMAL, got "${sync}"`);
   }
+  const shutdownTimeoutMs = int(env, "SHUTDOWN_TIMEOUT_MS", 10000, 0);
+  // The listen window is part of the shutdown timeout: half of it unless set.
+  const shutdownListenMs = int(env, "SHUTDOWN_LISTEN_MS", Math.floor(shutdownTimeoutMs / 2), 0);
+  if (shutdownListenMs > shutdownTimeoutMs) {
+    throw new ConfigError(
+      `SHUTDOWN_LISTEN_MS (${shutdownListenMs}) must not be longer than SHUTDOWN_TIMEOUT_MS (${shutdownTimeoutMs})`,
+    );
+  }
   return {
     port: int(env, "PORT", 8080),
     host: env.HOST || "127.0.0.1",
@@ -89,7 +105,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pgStatementTimeoutMs: int(env, "PG_STATEMENT_TIMEOUT_MS", 5000, 1),
     pgConnectTimeoutMs: int(env, "PG_CONNECT_TIMEOUT_MS", 2000, 1),
     sqliteSynchronous: sync,
-    shutdownTimeoutMs: int(env, "SHUTDOWN_TIMEOUT_MS", 10000, 0),
+    shutdownTimeoutMs,
+    shutdownListenMs,
     trustProxy: trustProxy(env.TRUST_PROXY),
   };
 }

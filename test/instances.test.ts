@@ -246,7 +246,12 @@ describe("devusers migrate from several processes at once", { skip: pgSkip }, ()
 describe("SIGTERM drains a running devusers serve", { skip: pgSkip }, () => {
   it("/readyz and new requests turn 503, the in-flight request completes, the process exits 0", async () => {
     const db = await createPgDatabase();
-    const env = { DATABASE_URL: db.url, PG_STATEMENT_TIMEOUT_MS: "30000", SHUTDOWN_TIMEOUT_MS: "30000" };
+    const env = {
+      DATABASE_URL: db.url,
+      PG_STATEMENT_TIMEOUT_MS: "30000",
+      SHUTDOWN_TIMEOUT_MS: "30000",
+      SHUTDOWN_LISTEN_MS: "2000",
+    };
     const minted = await runCli(["token", "create", "--email", "admin@example.com"], env);
     assert.equal(minted.code, 0, minted.stderr);
     const token = minted.stdout.trim();

@@ -33,7 +33,13 @@ export interface Db {
   runInBackground(): void;
   /** Connections in use and idle (PostgreSQL); SQLite has one. */
   poolStats(): { total: number; idle: number; waiting: number };
-  close(): Promise<void>;
+  /**
+   * With `force`, nothing is waited for: PostgreSQL's connections are cut at once, so a statement
+   * still waiting for its answer fails, and a transaction not yet committed is rolled back by the
+   * server (one whose COMMIT was already sent may still commit). SQLite closes as usual: its
+   * statements run on the event loop, so none is under way when this runs.
+   */
+  close(options?: { force?: boolean }): Promise<void>;
 }
 
 export type DbConfig = Pick<

@@ -32,7 +32,13 @@ export function openPostgres(config: DbConfig): Db {
   pool.on("error", () => {});
   // A client in use has no pool listener either: a connection dropped mid-query would crash the
   // process. Its queries still fail (and are answered 503); the pool then drops the client.
-  pool.on("connect", (client) => client.on("error", () => {}));
+  // Every open connection, so a forced close can cut them all, also those in use.
+  const clients = new Set<PgModule.PoolClient>();
+  pool.on("connect", (client) => {
+    client.on("error", () => {});
+    clients.add(client);
+  });
+  pool.on("remove", (client) => clients.delete(client));
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool: endOnReadTimeout(pool) }) });
   return {
     kysely,
@@ -42,7 +48,12 @@ export function openPostgres(config: DbConfig): Db {
     lastDataVersion: () => undefined,
     runInBackground: () => {},
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
-    close: () => kysely.destroy(),
+    close: async ({ force = false } = {}) => {
+      if (!force) return kysely.destroy();
+      for (const client of clients) client.connection.stream.destroy();
+      // The pool ends once Kysely has given back the connections whose statements now fail.
+      void kysely.destroy().catch(() => {});
+    },
   };
 }
 

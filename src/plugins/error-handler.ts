@@ -124,7 +124,8 @@ export function rawErrorResponse(api: ApiError): string {
   return `${head}\r\n${body}`;
 }
 
-function closingAnswer(api: ApiError): { body: string; headers: Record<string, string> } {
+/** An error's body and the headers that send it and close the connection after. */
+export function closingAnswer(api: ApiError): { body: string; headers: Record<string, string> } {
   const body = JSON.stringify(api.toBody());
   return {
     body,

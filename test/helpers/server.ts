@@ -75,6 +75,8 @@ export async function startTestServer(opts: StartOptions = {}): Promise<TestServ
     DATABASE_URL: databaseUrl,
     LOG_LEVEL: "silent",
     RATE_LIMIT_MAX: "100000",
+    // No load balancer to wait for: close() stops listening at once.
+    SHUTDOWN_LISTEN_MS: "0",
     ...opts.env,
   });
   const running = await startServer(config);
