@@ -25,6 +25,8 @@ export interface Config {
    * /readyz "draining") so a load balancer sees the instance fail before it stops listening.
    */
   shutdownListenMs: number;
+  /** The listen backlog: connections the kernel holds until the process accepts them. */
+  listenBacklog: number;
   /**
    * Which peers may say who the client is (X-Forwarded-For), as Fastify's `trustProxy` takes it:
    * false (none, the default), true (any), or addresses and CIDRs.
@@ -34,12 +36,13 @@ export interface Config {
 
 export class ConfigError extends Error {}
 
-function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) {
-    throw new ConfigError(`${name} must be an integer >= ${min}, got "${raw}"`);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new ConfigError(`${name} must be an integer ${range}, got "${raw}"`);
   }
   return value;
 }
@@ -107,6 +110,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sqliteSynchronous: sync,
     shutdownTimeoutMs,
     shutdownListenMs,
+    // Node's default is 511; Linux caps whatever is asked at net.core.somaxconn.
+    listenBacklog: int(env, "LISTEN_BACKLOG", 4096, 1, 65535),
     trustProxy: trustProxy(env.TRUST_PROXY),
   };
 }

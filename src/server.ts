@@ -33,7 +33,7 @@ export async function startServer(config: Config): Promise<Running> {
   await migrateToLatest(db.kysely);
   await ensureSigningKey(db.kysely, systemClock());
   const service = await buildApp({ config, db, version });
-  const url = await service.app.listen({ port: config.port, host: config.host });
+  const url = await service.app.listen({ port: config.port, host: config.host, backlog: config.listenBacklog });
   db.runInBackground();
   const { connections } = service;
   const log = service.app.log;

@@ -1,8 +1,18 @@
 // SQLite through better-sqlite3: one writing connection behind group commit (src/db/writes.ts),
 // and a read-only one for reads outside transactions (src/db/reads.ts).
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, realpathSync, statSync } from "node:fs";
+import {
+  accessSync,
+  closeSync,
+  constants,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  realpathSync,
+  statSync,
+} from "node:fs";
 import { endianness } from "node:os";
-import { dirname } from "node:path";
+import { basename, dirname } from "node:path";
 import SQLite from "better-sqlite3";
 import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement } from "kysely";
 import { type Checkpoints, checkpointInBackground } from "./checkpoints.js";
@@ -18,20 +28,88 @@ export function sqlitePath(url: string): string {
   return url;
 }
 
-export function openSqlite(config: DbConfig): Db {
-  const path = sqlitePath(config.databaseUrl);
-  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-  const conn = new SQLite(path);
+/** The writer and, for a file, the read-only connection beside it. */
+function openConnections(path: string, config: DbConfig): { conn: SQLite.Database; reader?: SQLite.Database } {
+  if (path === ":memory:") return { conn: configureWriter(new SQLite(path), config) };
+  // SQLite says only "unable to open database file" when it cannot, and opens a file it may not
+  // write read-only without a word (the first write then fails): what it needs is checked first.
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (err) {
+    throw cannotOpen(path, `its directory cannot be made (${errnoText(err)})`);
+  }
+  assertWritable(path);
+  let conn: SQLite.Database | undefined;
+  try {
+    conn = configureWriter(new SQLite(path), config);
+    // A second, read-only connection for reads outside transactions (src/db/reads.ts). WAL shows
+    // it the last commit and never what an open group commit has written so far.
+    const reader = new SQLite(path, { readonly: true });
+    reader.pragma("busy_timeout = 5000");
+    return { conn, reader };
+  } catch (err) {
+    conn?.close();
+    throw cannotOpen(path, (err as Error).message, err);
+  }
+}
+
+function configureWriter(conn: SQLite.Database, config: DbConfig): SQLite.Database {
   // WAL lets readers run beside the writer; synchronous decides what a commit survives
   // (FULL: power loss and OS crash; NORMAL: a process crash). See README "Durability".
   conn.pragma("journal_mode = WAL");
   conn.pragma(`synchronous = ${config.sqliteSynchronous}`);
   conn.pragma("busy_timeout = 5000");
   conn.pragma("foreign_keys = ON");
-  // A second, read-only connection for reads outside transactions (src/db/reads.ts). WAL shows
-  // it the last commit and never what an open group commit has written so far.
-  const reader = path === ":memory:" ? undefined : new SQLite(path, { readonly: true });
-  reader?.pragma("busy_timeout = 5000");
+  return conn;
+}
+
+/** The error names the path; SQLite's own error, and its code, stay on it. */
+const cannotOpen = (path: string, why: string, cause?: unknown) =>
+  Object.assign(new Error(`cannot open the SQLite database ${path}: ${why}`, { cause }), {
+    code: (cause as { code?: string } | undefined)?.code,
+  });
+/** "EACCES: permission denied", without the path Node appends. */
+const errnoText = (err: unknown) => (err as Error).message.split(",")[0] ?? String(err);
+
+/**
+ * The database file, and its -wal and -shm where they exist, must open for writing, and where any
+ * of them does not exist yet its directory must take new files, since SQLite creates them there.
+ */
+function assertWritable(path: string): void {
+  const missing: string[] = [];
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    let isDirectory: boolean;
+    try {
+      isDirectory = statSync(file).isDirectory();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw cannotOpen(path, `${file}: ${errnoText(err)}`);
+      missing.push(basename(file));
+      continue;
+    }
+    if (isDirectory) throw cannotOpen(path, `${file} is a directory, not a file`);
+    // access(), not an open and a close: closing a descriptor would drop the locks this process's
+    // connections may hold on the file (see shmDescriptor).
+    try {
+      accessSync(file, constants.R_OK | constants.W_OK);
+    } catch (err) {
+      throw cannotOpen(path, `${file} cannot be written (${errnoText(err)})`);
+    }
+  }
+  if (missing.length === 0) return;
+  const dir = dirname(path);
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch (err) {
+    throw cannotOpen(
+      path,
+      `its directory ${dir} takes no new files (${errnoText(err)}), and SQLite must create ${missing.join(", ")} there`,
+    );
+  }
+}
+
+export function openSqlite(config: DbConfig): Db {
+  const path = sqlitePath(config.databaseUrl);
+  const { conn, reader } = openConnections(path, config);
   // Our own statements that may write bump `local`, and so does any commit seen in the WAL (our
   // writer's, the CLI's, a second process's). Together they change on every change.
   let local = 0;
