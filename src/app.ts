@@ -13,6 +13,7 @@ import { rejectFlawedStrings } from "./plugins/string-guard.js";
 import { devUsersRoutes } from "./routes/dev-users.js";
 import { healthRoutes } from "./routes/health.js";
 import { collectRoutes, openapiRoute } from "./routes/openapi.js";
+import { resetRoute } from "./routes/reset.js";
 import { Authenticator, assertOneAuthorization, type TokenClaims } from "./services/auth.js";
 import { type Caller, type Deps, systemClock } from "./services/context.js";
 import { KeyRing } from "./services/keys.js";
@@ -167,6 +168,10 @@ export async function buildApp(opts: AppOptions): Promise<App> {
 
   const routes = collectRoutes(app);
   await app.register(devUsersRoutes, { deps });
+  if (config.allowReset) {
+    const bootstrap = config.bootstrapAdmin ? { email: config.bootstrapAdmin, org: config.bootstrapOrg } : undefined;
+    await app.register(resetRoute, { deps, keys, bootstrap });
+  }
   await app.register(healthRoutes, {
     db,
     metrics,

@@ -1,5 +1,7 @@
 // Every setting the service reads, in one place, parsed once from the environment.
 import { isIP } from "node:net";
+import { ORG_SLUG_RE } from "./ids.js";
+import { isEmail } from "./validation.js";
 
 export interface Config {
   port: number;
@@ -32,9 +34,40 @@ export interface Config {
    * false (none, the default), true (any), or addresses and CIDRs.
    */
   trustProxy: boolean | string[];
+  /** `serve` creates this admin in an empty org at start and hands out its token, once. */
+  bootstrapAdmin: string | undefined;
+  /** The org of the bootstrap admin. */
+  bootstrapOrg: string;
+  /** Where the bootstrap token is written (mode 0600) instead of the startup line. */
+  bootstrapTokenFile: string | undefined;
+  /** Whether `POST /devusers.reset` may empty the directory (test stand-ins only). */
+  allowReset: boolean;
 }
 
 export class ConfigError extends Error {}
+
+/** pino's levels, and `silent`. */
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+/**
+ * A path (SQLite), `sqlite:path`, `:memory:`, or `postgres://…`: anything else that looks like a
+ * URL is refused, so `mysql://…` or a typo such as `postgress://` is not taken for a file name.
+ */
+function databaseUrl(raw: string | undefined): string {
+  const url = raw || "./data/devusers.sqlite";
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]+):/.exec(url)?.[1]?.toLowerCase();
+  if (scheme === undefined || ["postgres", "postgresql", "sqlite"].includes(scheme)) return url;
+  throw new ConfigError(
+    `DATABASE_URL: "${scheme}:" is not a database this service runs on; give a SQLite path (./data/devusers.sqlite), sqlite:<path>, :memory:, or postgres://user@host:5432/db`,
+  );
+}
+
+function bool(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = (env[name] ?? "").trim().toLowerCase();
+  if (raw === "" || raw === "false" || raw === "0") return false;
+  if (raw === "true" || raw === "1") return true;
+  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
+}
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];
@@ -96,10 +129,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   return {
-    port: int(env, "PORT", 8080),
+    port: int(env, "PORT", 8080, 0, 65535),
     host: env.HOST || "127.0.0.1",
-    databaseUrl: env.DATABASE_URL || "./data/devusers.sqlite",
-    logLevel: env.LOG_LEVEL || "info",
+    databaseUrl: databaseUrl(env.DATABASE_URL),
+    logLevel: logLevel(env.LOG_LEVEL),
     rateLimitMax: int(env, "RATE_LIMIT_MAX", 1000, 1),
     rateLimitWindowSeconds: int(env, "RATE_LIMIT_WINDOW", 60, 1),
     redisUrl: env.REDIS_URL || undefined,
@@ -113,5 +146,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // Node's default is 511; Linux caps whatever is asked at net.core.somaxconn.
     listenBacklog: int(env, "LISTEN_BACKLOG", 4096, 1, 65535),
     trustProxy: trustProxy(env.TRUST_PROXY),
+    bootstrapAdmin: bootstrapAdmin(env.DEVUSERS_BOOTSTRAP_ADMIN),
+    bootstrapOrg: org(env.DEVUSERS_BOOTSTRAP_ORG),
+    bootstrapTokenFile: env.DEVUSERS_BOOTSTRAP_TOKEN_FILE || undefined,
+    allowReset: bool(env, "DEVUSERS_ALLOW_RESET"),
   };
+}
+
+function logLevel(raw: string | undefined): string {
+  const level = (raw || "info").trim().toLowerCase();
+  if (!LOG_LEVELS.includes(level))
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got "${raw}"`);
+  return level;
+}
+
+function bootstrapAdmin(raw: string | undefined): string | undefined {
+  const email = raw?.trim();
+  if (!email) return undefined;
+  if (!isEmail(email)) throw new ConfigError(`DEVUSERS_BOOTSTRAP_ADMIN must be an email address, got "${raw}"`);
+  return email;
+}
+
+function org(raw: string | undefined): string {
+  const slug = raw?.trim() || "default";
+  if (!ORG_SLUG_RE.test(slug)) {
+    throw new ConfigError(`DEVUSERS_BOOTSTRAP_ORG must be 1-64 letters, digits, - or _, got "${raw}"`);
+  }
+  return slug;
 }

@@ -1,13 +1,14 @@
 // The database a service runs on: SQLite by default (src/db/sqlite.ts), PostgreSQL when
 // DATABASE_URL says so (src/db/postgres.ts). Everything above this layer sees only a Db.
+import { resolve } from "node:path";
 import type { Kysely } from "kysely";
 import type { Config } from "../config.js";
 import { openPostgres } from "./postgres.js";
-import { openSqlite } from "./sqlite.js";
+import { openSqlite, sqlitePath } from "./sqlite.js";
 import type { Database } from "./types.js";
 import type { Writes } from "./writes.js";
 
-export { sqlitePath } from "./sqlite.js";
+export { sqlitePath };
 
 export type Dialect = "sqlite" | "postgres";
 export interface Db {
@@ -49,6 +50,22 @@ export type DbConfig = Pick<
 
 export function dialectOf(url: string): Dialect {
   return /^postgres(ql)?:\/\//.test(url) ? "postgres" : "sqlite";
+}
+
+/** What the startup line says of the database: kind and place, never a password. */
+export function describeDatabase(url: string): Record<string, string | number> {
+  if (dialectOf(url) === "sqlite") {
+    const path = sqlitePath(url);
+    return { database: "sqlite", path: path === ":memory:" ? path : resolve(path) };
+  }
+  const u = new URL(url);
+  return {
+    database: "postgres",
+    host: u.hostname,
+    port: Number(u.port || 5432),
+    name: decodeURIComponent(u.pathname.slice(1)),
+    user: decodeURIComponent(u.username),
+  };
 }
 
 export function openDatabase(config: DbConfig): Db {

@@ -26,16 +26,37 @@ export interface IssueTokenInput {
   createIfMissing?: boolean;
   /** Gives the user this role first, if it has another. */
   role?: "admin" | "member";
+  /** Mints nothing unless the org is empty. */
+  onlyInEmptyOrg?: boolean;
 }
 
 /** Mints a token for an active user of an org; an empty org's first user is made its admin. */
 export async function issueToken(deps: Deps, keys: KeyRing, input: IssueTokenInput): Promise<string> {
+  const token = await issue(deps, keys, { ...input, onlyInEmptyOrg: false });
+  if (token === undefined) throw new Error("no token was minted");
+  return token;
+}
+
+/**
+ * DEVUSERS_BOOTSTRAP_ADMIN: an empty org gets this admin and its token; an org with users gets
+ * nothing, so the token is handed out once, even when several instances start together.
+ */
+export function bootstrapToken(
+  deps: Deps,
+  keys: KeyRing,
+  input: { email: string; org: string; ttlSeconds: number },
+): Promise<string | undefined> {
+  return issue(deps, keys, { ...input, role: "admin", onlyInEmptyOrg: true });
+}
+
+async function issue(deps: Deps, keys: KeyRing, input: IssueTokenInput): Promise<string | undefined> {
   const db = deps.db.kysely;
   const now = deps.now();
   const user = await db.transaction().execute(async (trx) => {
     const org = await ensureOrg(trx, input.org, now);
     // Two first `token create`s on an empty org must not both make an admin.
     await lockOrg(trx, org.id);
+    if (input.onlyInEmptyOrg && (await countDevUsers(trx, org.id)) > 0) return undefined;
     const existing = await findDevUserByEmail(trx, org.id, input.email);
     if (existing) {
       if (existing.state !== "active") {
@@ -71,7 +92,7 @@ export async function issueToken(deps: Deps, keys: KeyRing, input: IssueTokenInp
     await updateDevUser(trx, row.id, { created_by_id: row.id, modified_by_id: row.id });
     return row;
   });
-  return mintToken(keys, user, input.org, input.ttlSeconds);
+  return user && mintToken(keys, user, input.org, input.ttlSeconds);
 }
 
 /** Demoting or removing `user` must leave its org another active admin. */

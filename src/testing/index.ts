@@ -86,12 +86,12 @@ export async function startDevusers(options: StartDevusersOptions = {}): Promise
   try {
     adminToken = await token(adminEmail, { role: "admin", ttlSeconds: 30 * 24 * HOUR });
   } catch (err) {
-    await running.stop();
+    await running.stop({ listenMs: 0 });
     throw err instanceof AdminError ? new Error(`startDevusers: ${err.message}`) : err;
   }
   let closed: Promise<void> | undefined;
   const close = () => {
-    closed ??= running.stop();
+    closed ??= running.stop({ listenMs: 0 });
     return closed;
   };
   return {
