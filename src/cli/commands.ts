@@ -158,4 +158,36 @@ export const COMMANDS: Command[] = [
       return seedCommand({ users: str(v.users), org: str(v.org) });
     },
   },
+  {
+    words: ["load"],
+    summary: "add the users of a fixture file (JSON, YAML or JSONL) to an org, all of them or none",
+    options: {
+      org: ORG,
+      format: {
+        type: "string",
+        value: "json|yaml|jsonl",
+        description: "the file's format (default: from its extension)",
+      },
+    },
+    positionals: [{ name: "file", description: 'the fixture file: see the README\'s "Fixture files"' }],
+    notes:
+      "Loading the same file again changes nothing. A user the database already has under a record's\n" +
+      "email must match the record; a record that cannot be loaded is named by its line, and nothing is written.",
+    run: async (v, [file]) => {
+      const { loadCommand } = await import("./fixtures.js");
+      return loadCommand(file!, { org: str(v.org), format: str(v.format) });
+    },
+  },
+  {
+    words: ["export"],
+    summary: "write an org's users as JSONL, the format load reads",
+    options: {
+      org: ORG,
+      out: { type: "string", value: "<file>", description: "where to write (default: stdout)" },
+    },
+    run: async (v) => {
+      const { exportCommand } = await import("./fixtures.js");
+      return exportCommand({ org: str(v.org), out: str(v.out) });
+    },
+  },
 ];

@@ -1,6 +1,7 @@
 // devusers <command>: finds the command in the table (src/cli/commands.ts), reads its options,
 // and prints help made from the same table.
 import { AdminError } from "../services/admin.js";
+import { FixtureError } from "../services/import-types.js";
 import { version } from "../version.js";
 import { parseCommandLine, UsageError } from "./args.js";
 import { COMMANDS, type Command } from "./commands.js";
@@ -114,6 +115,11 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof UsageError || err instanceof AdminError) {
       process.stderr.write(`devusers: ${err.message}\n`);
       return 2;
+    }
+    if (err instanceof FixtureError) {
+      // A bad file, not a bad command line: nothing was written.
+      process.stderr.write(`${process.stderr.isTTY ? "\n" : ""}devusers: ${err.message}\n`);
+      return 1;
     }
     throw err;
   }

@@ -1,10 +1,12 @@
 // devusers as a stand-in for DevRev in someone else's tests: the real service, in this process,
 // on an in-memory database and a free port, with tokens, fixtures and reset a call away.
 import { type Config, loadConfig } from "../config.js";
+import { type Fixtures, loadFixtures } from "../fixtures/load.js";
 import { type Running, startServer } from "../server.js";
 import { AdminError, issueToken } from "../services/admin.js";
 import { systemClock } from "../services/context.js";
 import { emptyDirectory } from "../services/directory.js";
+import type { ImportSummary } from "../services/import.js";
 import { KeyRing } from "../services/keys.js";
 
 export interface StartDevusersOptions {
@@ -47,6 +49,13 @@ export interface Devusers extends AsyncDisposable {
   /** A token for `email`, creating that user (active) first if the org has no such user. */
   token(email: string, options?: TokenOptions): Promise<string>;
   /**
+   * Adds users from fixtures: an array of records, or the path of a JSON, YAML or JSONL file (the
+   * README's "Fixture files"). All of them or none: a bad record rejects with its item or line and
+   * field. Loading the same fixtures again changes nothing; after reset(), it makes the same users
+   * under the same numbers, so tokens minted for them before keep working.
+   */
+  load(fixtures: Fixtures, options?: LoadFixturesOptions): Promise<ImportSummary>;
+  /**
    * Empties the directory (users, identities, their numbering) and creates the admin again, so
    * `adminToken` keeps working. Signing keys stay: a token of a user loaded again under the same
    * email and number works again.
@@ -55,6 +64,15 @@ export interface Devusers extends AsyncDisposable {
   /** Stops the service and closes the database; an in-memory directory is gone. */
   close(): Promise<void>;
 }
+
+export interface LoadFixturesOptions {
+  /** The org to load into; the harness's org by default. */
+  org?: string;
+  /** json, yaml or jsonl, for a file whose extension does not say. */
+  format?: string;
+}
+
+export type { Fixtures, ImportSummary };
 
 const HOUR = 3600;
 
@@ -101,6 +119,7 @@ export async function startDevusers(options: StartDevusersOptions = {}): Promise
     adminToken,
     databaseUrl,
     token,
+    load: (fixtures, o = {}) => loadFixtures(deps, o.org ?? org, fixtures, { format: o.format }),
     reset: async () => {
       await emptyDirectory(deps);
       await token(adminEmail, { role: "admin" });
