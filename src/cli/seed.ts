@@ -14,6 +14,7 @@ import {
   sqliteSeedWriter,
 } from "../db/repositories/seed.js";
 import { parseOrg, UsageError } from "./args.js";
+import { Progress } from "./progress.js";
 
 const MAX_USERS = 50_000_000;
 /** Users per call into the writer, and per transaction. */
@@ -54,34 +55,12 @@ export const seedIdentities: IdentitiesOf = (n, user) => {
 };
 const identitiesPerNumber = (n: number) => (n % 2 === 0 ? 2 : 1);
 
-class Progress {
-  private last = 0;
-  private readonly started = performance.now();
-  constructor(private readonly total: number) {}
-  seconds(): string {
-    return ((performance.now() - this.started) / 1000).toFixed(1);
-  }
-  update(done: number, force = false): void {
-    const now = performance.now();
-    if (!force && now - this.last < 100) return;
-    this.last = now;
-    const width = 30;
-    const filled = Math.round((done / this.total) * width);
-    const pct = Math.floor((done / this.total) * 100);
-    const bar = `${"#".repeat(filled)}${".".repeat(width - filled)}`;
-    process.stderr.write(`\r[${bar}] ${String(pct).padStart(3)}% ${done}/${this.total} users  ${this.seconds()} s`);
-  }
-  finish(): void {
-    this.update(this.total, true);
-    process.stderr.write("\n");
-  }
-}
-
 export async function seedCommand(v: { users?: string; org?: string }): Promise<number> {
   const total = parseUsers(v.users);
   const org = parseOrg(v.org);
   const config = loadConfig();
-  const progress = new Progress(total);
+  const progress = new Progress("seed");
+  const counted = (done: number) => `${done}/${total} users`;
 
   const db = openDatabase(config);
   let writer: SeedWriter;
@@ -110,7 +89,7 @@ export async function seedCommand(v: { users?: string; org?: string }): Promise<
   let identities = 0;
   let done = 0;
   try {
-    progress.update(0, true);
+    progress.update(0, counted(0), true);
     while (done < total) {
       const txEnd = Math.min(total, done + TRANSACTION);
       await writer.transaction(async () => {
@@ -132,14 +111,14 @@ export async function seedCommand(v: { users?: string; org?: string }): Promise<
             record(await writer.insertUsers(users, createdBy));
           }
           done += size;
-          progress.update(done);
+          progress.update(done / total, counted(done));
         }
       });
     }
   } finally {
     await writer.close();
   }
-  progress.finish();
+  progress.finish(counted(total));
   process.stdout.write(
     `seeded ${total} users (DEVU-${lo}..DEVU-${hi}) with ${identities} identities into org "${org}" in ${progress.seconds()} s\n`,
   );
