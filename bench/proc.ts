@@ -22,7 +22,7 @@ export async function stopAll(): Promise<void> {
 }
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const CLI = join(ROOT, "bin", "devusers.js");
+export const CLI = join(ROOT, "bin", "devusers.js");
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 
 export interface BenchDb {
@@ -177,7 +177,7 @@ export async function startService(
   }
 }
 
-function peakRss(pid: number | undefined): number {
+export function peakRss(pid: number | undefined): number {
   try {
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
     const kb = /VmHWM:\s+(\d+)\s+kB/.exec(status);

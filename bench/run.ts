@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { check, settle } from "./checks.js";
+import { importBench, importTable } from "./import.js";
 import { type BenchDb, cli, freshDatabase, runLoad, startBaseline, startService, stopAll, stopChild } from "./proc.js";
 import { costTable, summarize } from "./profile.js";
 import { medianBaselines, type Paired, resultsTable, type ScalePoint, scaleTable, withRatios } from "./report.js";
@@ -27,6 +28,7 @@ const { values: opt } = parseArgs({
     scenarios: { type: "string" },
     profile: { type: "string" },
     startup: { type: "string" },
+    import: { type: "string" },
   },
 });
 
@@ -231,6 +233,11 @@ async function main(): Promise<void> {
       const figures = await startupBench(int("startup", opt.startup || "10"), log);
       process.stdout.write(`${startupTable(figures)}\n`);
       result = { startup: figures };
+    } else if (opt.import !== undefined) {
+      const sizes = (opt.import || "1000000").split(",").map((s) => int("import", s));
+      const figures = await importBench(sizes, log);
+      process.stdout.write(`${importTable(figures)}\n`);
+      result = { import: figures };
     } else result = sizes ? await scale(db, sizes) : await single(db);
     if (opt.json) {
       const synchronous = dialect === "sqlite" ? (process.env.SQLITE_SYNCHRONOUS ?? "FULL") : undefined;

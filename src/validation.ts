@@ -21,8 +21,7 @@ export function isoDateTime(value: string, field: string): string {
   const m = ISO_RE.exec(value);
   const t = m && inRange(m) ? Date.parse(value) : Number.NaN;
   const out = Number.isFinite(t) ? new Date(t).toISOString() : "";
-  assertThat(
-    /^\d{4}-/.test(out),
+  assertThat(/^\d{4}-/.test(out), () =>
     valueNotPermitted(field, "must be an ISO-8601 date-time such as 2026-01-31T09:00:00Z (years 0000-9999)"),
   );
   return out;

@@ -1,5 +1,8 @@
 // The package's test harness as its users call it: startDevusers() and what it returns.
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { client } from "@devrev/typescript-sdk";
 import { startDevusers } from "../src/index.js";
@@ -53,6 +56,42 @@ describe("startDevusers()", () => {
       after.data.dev_users.map((u) => u.email),
       ["admin@example.com"],
     );
+  });
+
+  it("load() takes records or a file, all or none, and after reset() the same tokens work again", async () => {
+    await using devusers = await startDevusers();
+    const fixtures = [
+      { display_id: "DEVU-10", email: "ann@example.com", full_name: "Ann", reports_to: "DEVU-11" },
+      {
+        display_id: "DEVU-11",
+        email: "bo@example.com",
+        role: "admin",
+        external_identities: [{ issuer: "slack", id: "U11" }],
+      },
+    ];
+    assert.deepEqual(await devusers.load(fixtures), { org: "default", created: 2, unchanged: 0, warnings: [] });
+    assert.equal((await devusers.load(fixtures)).unchanged, 2);
+    const annToken = await devusers.token("ann@example.com");
+    const ann = client.setup({ endpoint: devusers.url, token: annToken });
+    const self = (await ann.devUsersSelf()).data.dev_user;
+    assert.equal(self.display_id, "DEVU-10");
+    assert.equal(self.reports_to?.display_id, "DEVU-11");
+    await assert.rejects(devusers.load([{ email: "x@example.com" }, { email: "bad" }]), /^FixtureError: item 2: email/);
+
+    await devusers.reset();
+    await assert.rejects(ann.devUsersSelf());
+    const dir = mkdtempSync(join(tmpdir(), "devusers-harness-"));
+    try {
+      const path = join(dir, "users.jsonl");
+      writeFileSync(path, fixtures.map((f) => JSON.stringify(f)).join("\n"));
+      assert.equal((await devusers.load(path)).created, 2);
+      // The token names the user by org and number, which the fixture's display_id gave again.
+      assert.equal((await ann.devUsersSelf()).data.dev_user.email, "ann@example.com");
+      const noAdmin = await devusers.load([{ email: "solo@other.test" }], { org: "other" });
+      assert.match(noAdmin.warnings[0] ?? "", /org other has no active admin/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("close() stops the service; closing twice is harmless", async () => {

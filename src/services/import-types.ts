@@ -61,4 +61,6 @@ export interface ImportUser {
 }
 
 /** A file, or a record in it, that cannot be loaded; the message names where and which field. */
-export class FixtureError extends Error {}
+export class FixtureError extends Error {
+  override name = "FixtureError";
+}

@@ -12,7 +12,10 @@ import {
   dropImportTables,
   type Found,
   hasActiveAdmin,
+  type ImportRow,
   identityOwner,
+  idsByEmail,
+  idsByNumber,
   insertIdentities,
   insertPhones,
   insertRefs,
@@ -27,7 +30,7 @@ import {
   usersByNumber,
 } from "../db/repositories/import.js";
 import { allocateUserNumbers, ensureOrg } from "../db/repositories/orgs.js";
-import type { Database, NewDevUser } from "../db/types.js";
+import type { Database } from "../db/types.js";
 import type { Deps } from "./context.js";
 import { differingField, named } from "./import-compare.js";
 import { FixtureError, type ImportUser, type UserRef } from "./import-types.js";
@@ -60,26 +63,52 @@ interface Run {
 const lower = (email: string) => email.toLowerCase();
 const refText = (ref: UserRef) => ("number" in ref ? `DEVU-${ref.number}` : ref.email);
 
+const refsGiven = (u: ImportUser) => ({ reports_to: u.reportsTo, created_by: u.createdBy, modified_by: u.modifiedBy });
+
+function pending(u: ImportUser, userId: number, field: RefField, ref: UserRef, mode: "set" | "check"): PendingRef {
+  return {
+    dev_user_id: userId,
+    field,
+    mode,
+    ref_number: "number" in ref ? ref.number : null,
+    ref_email_lower: "email" in ref ? lower(ref.email) : null,
+    ref_text: refText(ref),
+    where_: u.where,
+  };
+}
+
 function refsOf(u: ImportUser, userId: number, mode: "set" | "check"): PendingRef[] {
   const out: PendingRef[] = [];
-  const given = { reports_to: u.reportsTo, created_by: u.createdBy, modified_by: u.modifiedBy };
-  for (const field of REF_FIELDS) {
-    const ref = given[field];
-    if (ref === undefined) continue;
-    out.push({
-      dev_user_id: userId,
-      field,
-      mode,
-      ref_number: "number" in ref ? ref.number : null,
-      ref_email_lower: "email" in ref ? lower(ref.email) : null,
-      ref_text: refText(ref),
-      where_: u.where,
-    });
+  for (const [field, ref] of Object.entries(refsGiven(u)) as [RefField, UserRef | undefined][]) {
+    if (ref !== undefined) out.push(pending(u, userId, field, ref, mode));
   }
   return out;
 }
 
-function rowOf(u: ImportUser, orgId: number, number: number, now: string): NewDevUser {
+/** Users the references of a batch name that exist already; the others wait for finish(). */
+async function knownTargets(run: Run, users: ImportUser[]) {
+  const numbers = new Set<number>();
+  const emails = new Set<string>();
+  for (const u of users) {
+    for (const ref of Object.values(refsGiven(u))) {
+      if (ref === undefined) continue;
+      if ("number" in ref) numbers.add(ref.number);
+      else emails.add(lower(ref.email));
+    }
+  }
+  const byNumber = await idsByNumber(run.trx, run.orgId, [...numbers]);
+  const byEmail = await idsByEmail(run.trx, run.orgId, [...emails]);
+  return (ref: UserRef | undefined) =>
+    ref === undefined ? null : (("number" in ref ? byNumber.get(ref.number) : byEmail.get(lower(ref.email))) ?? null);
+}
+
+function rowOf(
+  u: ImportUser,
+  orgId: number,
+  number: number,
+  now: string,
+  target: (r?: UserRef) => number | null,
+): ImportRow {
   const created = u.createdDate ?? now;
   return {
     org_id: orgId,
@@ -92,15 +121,15 @@ function rowOf(u: ImportUser, orgId: number, number: number, now: string): NewDe
     role: u.role,
     job_title: u.jobTitle,
     experience_start_date: u.experienceStartDate,
-    reports_to_id: null,
+    reports_to_id: target(u.reportsTo),
     custom_fields: u.customFields,
     job_history: u.jobHistory,
     availability_modes: u.availabilityModes,
     skills: u.skills,
     phone_numbers: JSON.stringify(u.phoneNumbers),
     timezone: u.timezone,
-    created_by_id: null,
-    modified_by_id: null,
+    created_by_id: target(u.createdBy),
+    modified_by_id: target(u.modifiedBy),
     created_date: created,
     modified_date: u.modifiedDate ?? created,
   };
@@ -146,18 +175,21 @@ async function numberUsers(run: Run, users: ImportUser[]): Promise<number[]> {
 async function createUsers(run: Run, users: ImportUser[], refs: PendingRef[]): Promise<void> {
   if (users.length === 0) return;
   const numbers = await numberUsers(run, users);
+  // Managers and creators met before (most of them, in a file written in number order) are
+  // written with the row; only references to users not yet made wait in the TEMP table.
+  const target = await knownTargets(run, users);
   const ids = await insertUsers(
     run.trx,
-    users.map((u, i) => rowOf(u, run.orgId, numbers[i]!, run.now)),
+    users.map((u, i) => rowOf(u, run.orgId, numbers[i]!, run.now, target)),
   );
   const idOf = (u: ImportUser) => ids.get(lower(u.email))!;
   await insertWheres(
     run.trx,
-    users.map((u) => ({ dev_user_id: idOf(u), where_: u.where })),
+    users.map((u) => [idOf(u), u.where]),
   );
   await insertPhones(
     run.trx,
-    users.flatMap((u) => u.phoneNumbers.map((phone_number) => ({ dev_user_id: idOf(u), phone_number }))),
+    users.flatMap((u) => u.phoneNumbers.map((phone): [number, string] => [idOf(u), phone])),
   );
   const identities: NewIdentity[] = users.flatMap((u) =>
     u.identities.map((i) => ({
@@ -172,7 +204,11 @@ async function createUsers(run: Run, users: ImportUser[], refs: PendingRef[]): P
   );
   const refused = await insertIdentities(run.trx, identities);
   if (refused.length > 0) await identityConflict(run, users, refused[0]!, idOf);
-  for (const u of users) refs.push(...refsOf(u, idOf(u), "set"));
+  for (const u of users) {
+    for (const [field, ref] of Object.entries(refsGiven(u)) as [RefField, UserRef | undefined][]) {
+      if (ref !== undefined && target(ref) === null) refs.push(pending(u, idOf(u), field, ref, "set"));
+    }
+  }
   run.created += users.length;
 }
 

@@ -2,8 +2,8 @@
 // with one statement each, and two TEMP tables that keep what a million-user file would
 // otherwise hold in memory: where each user made by this load came from, and the references
 // (reports_to, created_by, modified_by) to resolve once every user of the file exists.
-import { type Kysely, sql } from "kysely";
-import { readAll } from "../reads.js";
+import { CompiledQuery, type Kysely, PostgresAdapter, sql } from "kysely";
+import { directFor, readAll } from "../reads.js";
 import type { Database, DevUserRow, IdentityRow, NewDevUser } from "../types.js";
 
 export type RefField = "reports_to" | "created_by" | "modified_by";
@@ -28,6 +28,37 @@ type ImportTables = {
   };
 };
 const withTemp = (db: Kysely<Database>) => db.withTables<ImportTables>();
+
+type Value = string | number | null;
+const insertTexts = new Map<string, string>();
+
+/**
+ * A multi-row INSERT, its text made once per table, width and dialect: a million users are two
+ * thousand statements of the same few shapes, and building each with Kysely's builder cost as
+ * much as SQLite took to run it. On SQLite it runs directly on the batch's connection.
+ */
+async function insertRows<R>(
+  db: Kysely<Database>,
+  table: string,
+  cols: readonly string[],
+  rows: Value[][],
+  tail = "",
+): Promise<R[]> {
+  const pg = db.getExecutor().adapter instanceof PostgresAdapter;
+  const key = `${pg}:${table}:${rows.length}:${tail}`;
+  let text = insertTexts.get(key);
+  if (text === undefined) {
+    let n = 0;
+    const tuple = () => `(${cols.map(() => (pg ? `$${++n}` : "?")).join(",")})`;
+    text = `insert into ${table} (${cols.join(",")}) values ${Array.from(rows, tuple).join(",")} ${tail}`;
+    if (insertTexts.size > 1000) insertTexts.clear();
+    insertTexts.set(key, text);
+  }
+  const parameters = rows.flat();
+  const direct = directFor(db);
+  if (direct?.writes) return direct.all(text, parameters) as R[];
+  return (await db.executeQuery<R>(CompiledQuery.raw(text, parameters))).rows;
+}
 
 /** Makes the load's TEMP tables, empty; they vanish with the connection (or dropImportTables). */
 export async function createImportTables(db: Kysely<Database>): Promise<void> {
@@ -121,19 +152,51 @@ export async function counterPast(db: Kysely<Database>, orgId: number, largest: 
     .execute();
 }
 
+const USER_COLS = [
+  "org_id",
+  "number",
+  "email",
+  "email_lower",
+  "display_name",
+  "full_name",
+  "state",
+  "role",
+  "job_title",
+  "experience_start_date",
+  "reports_to_id",
+  "custom_fields",
+  "job_history",
+  "availability_modes",
+  "skills",
+  "phone_numbers",
+  "timezone",
+  "created_by_id",
+  "modified_by_id",
+  "created_date",
+  "modified_date",
+] as const satisfies readonly (keyof NewDevUser)[];
+
+export type ImportRow = Required<Omit<NewDevUser, "id" | "token_generation">>;
+
 /** Inserts users with one statement; returns their ids by lower-case email. */
-export async function insertUsers(db: Kysely<Database>, rows: NewDevUser[]): Promise<Map<string, number>> {
+export async function insertUsers(db: Kysely<Database>, rows: ImportRow[]): Promise<Map<string, number>> {
   if (rows.length === 0) return new Map();
-  const out = await db.insertInto("dev_users").values(rows).returning(["id", "email_lower"]).execute();
+  const out = await insertRows<{ id: number; email_lower: string }>(
+    db,
+    "dev_users",
+    USER_COLS,
+    rows.map((r) => USER_COLS.map((c) => r[c] as Value)),
+    "returning id, email_lower",
+  );
   return new Map(out.map((r) => [r.email_lower, Number(r.id)]));
 }
 
-export async function insertWheres(db: Kysely<Database>, rows: { dev_user_id: number; where_: string }[]) {
-  if (rows.length > 0) await withTemp(db).insertInto("import_where").values(rows).execute();
+export async function insertWheres(db: Kysely<Database>, rows: [userId: number, where: string][]): Promise<void> {
+  if (rows.length > 0) await insertRows(db, "import_where", ["dev_user_id", "where_"], rows);
 }
 
-export async function insertPhones(db: Kysely<Database>, rows: { dev_user_id: number; phone_number: string }[]) {
-  if (rows.length > 0) await db.insertInto("dev_user_phone_numbers").values(rows).execute();
+export async function insertPhones(db: Kysely<Database>, rows: [userId: number, phone: string][]): Promise<void> {
+  if (rows.length > 0) await insertRows(db, "dev_user_phone_numbers", ["dev_user_id", "phone_number"], rows);
 }
 
 export interface NewIdentity {
@@ -145,6 +208,15 @@ export interface NewIdentity {
   is_verified: number;
   created_date: string;
 }
+const IDENTITY_COLS = [
+  "org_id",
+  "dev_user_id",
+  "issuer",
+  "external_id",
+  "display_name",
+  "is_verified",
+  "created_date",
+] as const satisfies readonly (keyof NewIdentity)[];
 
 /**
  * Inserts identities; the unique indexes decide, and the ones they refused are returned (to be
@@ -152,12 +224,13 @@ export interface NewIdentity {
  */
 export async function insertIdentities(db: Kysely<Database>, rows: NewIdentity[]): Promise<NewIdentity[]> {
   if (rows.length === 0) return [];
-  const made = await db
-    .insertInto("external_identities")
-    .values(rows)
-    .onConflict((oc) => oc.doNothing())
-    .returning(["dev_user_id", "issuer"])
-    .execute();
+  const made = await insertRows<{ dev_user_id: number; issuer: string }>(
+    db,
+    "external_identities",
+    IDENTITY_COLS,
+    rows.map((r) => IDENTITY_COLS.map((c) => r[c])),
+    "on conflict do nothing returning dev_user_id, issuer",
+  );
   if (made.length === rows.length) return [];
   const key = (userId: number, issuer: string) => `${userId}\u0000${issuer}`;
   const ok = new Set(made.map((m) => key(Number(m.dev_user_id), m.issuer)));
@@ -173,9 +246,54 @@ export interface PendingRef {
   ref_text: string;
   where_: string;
 }
+const REF_COLS = [
+  "dev_user_id",
+  "field",
+  "mode",
+  "ref_number",
+  "ref_email_lower",
+  "ref_text",
+  "where_",
+] as const satisfies readonly (keyof PendingRef)[];
 
 export async function insertRefs(db: Kysely<Database>, rows: PendingRef[]): Promise<void> {
-  if (rows.length > 0) await withTemp(db).insertInto("import_refs").values(rows).execute();
+  for (let i = 0; i < rows.length; i += 500) {
+    const chunk = rows.slice(i, i + 500);
+    await insertRows(
+      db,
+      "import_refs",
+      REF_COLS,
+      chunk.map((r) => REF_COLS.map((c) => r[c])),
+    );
+  }
+}
+
+/** The ids of the org's users with these numbers. */
+export async function idsByNumber(
+  db: Kysely<Database>,
+  orgId: number,
+  numbers: number[],
+): Promise<Map<number, number>> {
+  if (numbers.length === 0) return new Map();
+  const rows = await readAll(
+    db,
+    db.selectFrom("dev_users").select(["id", "number"]).where("org_id", "=", orgId).where("number", "in", numbers),
+  );
+  return new Map(rows.map((r) => [Number(r.number), Number(r.id)]));
+}
+
+/** The ids of the org's users with these lower-case emails. */
+export async function idsByEmail(db: Kysely<Database>, orgId: number, emails: string[]): Promise<Map<string, number>> {
+  if (emails.length === 0) return new Map();
+  const rows = await readAll(
+    db,
+    db
+      .selectFrom("dev_users")
+      .select(["id", "email_lower"])
+      .where("org_id", "=", orgId)
+      .where("email_lower", "in", emails),
+  );
+  return new Map(rows.map((r) => [r.email_lower, Number(r.id)]));
 }
 
 /** Points every pending reference at the user it names, where there is one. */
@@ -239,8 +357,9 @@ export async function applyRefs(db: Kysely<Database>, field: RefField): Promise<
 
 /**
  * A user this load made whose managers lead back to it, bounded like the API's own check (a
- * chain of `maxDepth` managers): its line, or undefined. Existing users had no cycle, and only
- * users made by this load got a manager, so every cycle passes through one of them.
+ * chain of `maxDepth` managers): its line, or undefined. Existing users had no cycle, and a
+ * manager known when its report was inserted is older than it, so a chain of those never comes
+ * back: every cycle has an edge written here, from a pending reference, and is walked from it.
  */
 export async function cycleStart(db: Kysely<Database>, maxDepth: number): Promise<string | undefined> {
   const { rows } = await sql<{ where_: string }>`with recursive chain(start_id, cur_id, depth) as (
