@@ -87,6 +87,10 @@ describe("startDevusers()", () => {
       assert.equal((await devusers.load(path)).created, 2);
       // The token names the user by org and number, which the fixture's display_id gave again.
       assert.equal((await ann.devUsersSelf()).data.dev_user.email, "ann@example.com");
+      const example = await devusers.load(new URL("../../examples/users.jsonl", import.meta.url).pathname, {
+        org: "example",
+      });
+      assert.equal(example.created, 3);
       const noAdmin = await devusers.load([{ email: "solo@other.test" }], { org: "other" });
       assert.match(noAdmin.warnings[0] ?? "", /org other has no active admin/);
     } finally {
