@@ -10,9 +10,19 @@ export interface ServeLock {
   release(): void;
 }
 
+/** SQLite's codes for a place where no file can be made or written: opening the database says why. */
+const UNWRITABLE = new Set(["SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM", "SQLITE_IOERR"]);
+
 export function takeServeLock(databasePath: string): ServeLock {
   const lockPath = `${databasePath}.serve-lock`;
-  const conn = new SQLite(lockPath);
+  let conn: SQLite.Database;
+  try {
+    conn = new SQLite(lockPath);
+  } catch (err) {
+    // The database cannot be served from there either, and opening it names the path and cause.
+    if (UNWRITABLE.has(String((err as { code?: string }).code))) return { release: () => {} };
+    throw err;
+  }
   try {
     conn.pragma("busy_timeout = 0");
     conn.pragma("locking_mode = EXCLUSIVE");
@@ -21,7 +31,9 @@ export function takeServeLock(databasePath: string): ServeLock {
     conn.prepare("insert into holder (pid) values (?)").run(process.pid);
   } catch (err) {
     conn.close();
-    if ((err as { code?: string }).code === "SQLITE_BUSY") {
+    const code = String((err as { code?: string }).code);
+    if (UNWRITABLE.has(code) || code.startsWith("SQLITE_READONLY")) return { release: () => {} };
+    if (code === "SQLITE_BUSY") {
       throw new ServeLockError(
         `another devusers serve is already running on ${databasePath} (it holds ${lockPath}); stop it first, or give this one another DATABASE_URL`,
       );
