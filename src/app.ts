@@ -7,6 +7,7 @@ import { ApiError, unavailable } from "./errors.js";
 import { AccessLog } from "./plugins/access-log.js";
 import { answerClientError, answerFrameworkError, registerErrorHandling } from "./plugins/error-handler.js";
 import { decodeBody, parseJsonBody } from "./plugins/json-body.js";
+import { lazySchemaCompilers } from "./plugins/lazy-schemas.js";
 import { Metrics } from "./plugins/metrics.js";
 import { RateLimiter } from "./plugins/rate-limit.js";
 import { rejectFlawedStrings } from "./plugins/string-guard.js";
@@ -74,6 +75,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     logController: new AccessLog({
       disableRequestLogging: config.logLevel !== "debug" && config.logLevel !== "trace",
     }),
+    schemaController: { compilersFactory: lazySchemaCompilers() as never },
     ajv: {
       customOptions: {
         removeAdditional: false,
