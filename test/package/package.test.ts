@@ -33,6 +33,7 @@ describe("the npm package", { timeout: 15 * MINUTES }, () => {
       "src",
       "tsconfig.json",
       "tsconfig.build.json",
+      "scripts",
     ]) {
       cpSync(join(ROOT, entry), join(copy, entry), { recursive: true });
     }
@@ -54,8 +55,11 @@ describe("the npm package", { timeout: 15 * MINUTES }, () => {
     for (const path of [
       "bin/devusers.js",
       "dist/index.js",
-      "dist/index.d.ts",
-      "dist/testing/index.d.ts",
+      "dist/testing.js",
+      "dist/cli.js",
+      "dist/checkpoint-worker.js",
+      "dist/types/index.d.ts",
+      "dist/types/testing/index.d.ts",
       "README.md",
     ]) {
       assert.ok(files.includes(path), `${path} is in the package`);
