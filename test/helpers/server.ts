@@ -1,15 +1,16 @@
-// Starts the real service on a fresh database, in this process, on a free port, and gives
-// tests what users have: a URL, tokens, the official SDK client, and raw HTTP.
+// Starts the real service on a fresh database, in this process, on a free port, through the
+// package's own harness (src/testing/launch.ts), and gives tests what users have: a URL, tokens,
+// the official SDK client, and raw HTTP.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { client, publicSDK } from "@devrev/typescript-sdk";
-import { type Config, loadConfig } from "../../src/config.js";
-import { type Running, startServer } from "../../src/server.js";
+import type { Running } from "../../src/server.js";
 import { issueToken, setRole } from "../../src/services/admin.js";
 import { systemClock } from "../../src/services/context.js";
 import { KeyRing } from "../../src/services/keys.js";
+import { launchDevusers } from "../../src/testing/launch.js";
 import { createPgDatabase, type TestDialect } from "./databases.js";
 
 export type Sdk = ReturnType<typeof client.setup>;
@@ -69,25 +70,22 @@ export async function startTestServer(opts: StartOptions = {}): Promise<TestServ
       cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     }
   }
-  const config: Config = loadConfig({
-    PORT: "0",
-    HOST: "127.0.0.1",
-    DATABASE_URL: databaseUrl,
-    LOG_LEVEL: "silent",
-    RATE_LIMIT_MAX: "100000",
-    // No load balancer to wait for: close() stops listening at once.
-    SHUTDOWN_LISTEN_MS: "0",
-    ...opts.env,
+  const org = opts.org ?? "default";
+  // The package's own harness, so every suite runs what its users run.
+  const { devusers, running } = await launchDevusers({
+    databaseUrl,
+    org,
+    logLevel: "silent",
+    // No load balancer to wait for: a stop stops listening at once.
+    env: { RATE_LIMIT_MAX: "100000", SHUTDOWN_LISTEN_MS: "0", ...opts.env },
   });
-  const running = await startServer(config);
-  const url = running.url.replace("[::1]", "127.0.0.1");
+  const url = devusers.url;
   const deps = { db: running.db, now: systemClock };
   const keys = new KeyRing(running.db.kysely);
-  const org = opts.org ?? "default";
-
+  // Stricter than the harness's token(): a user the test did not create is an error.
   const token = (email: string, o: { org?: string; ttl?: number } = {}) =>
     issueToken(deps, keys, { email, org: o.org ?? org, ttlSeconds: o.ttl ?? 3600 });
-  const adminToken = await token("admin@example.com");
+  const adminToken = devusers.adminToken;
   const sdk = (t?: string) => client.setup({ endpoint: url, token: t ?? adminToken });
 
   const http: TestServer["http"] = async (method, path, o = {}) => {
@@ -129,7 +127,7 @@ export async function startTestServer(opts: StartOptions = {}): Promise<TestServ
     },
     http,
     close: async () => {
-      await running.stop();
+      await devusers.close();
       for (const c of cleanups.reverse()) await c();
     },
   };
