@@ -172,7 +172,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await app.register(devUsersRoutes, { deps });
   if (config.allowReset) {
     const bootstrap = config.bootstrapAdmin ? { email: config.bootstrapAdmin, org: config.bootstrapOrg } : undefined;
-    await app.register(resetRoute, { deps, keys, bootstrap });
+    await app.register(resetRoute, { deps, bootstrap });
   }
   await app.register(healthRoutes, {
     db,

@@ -4,13 +4,5 @@ export { ConfigError, loadConfig } from "./config.js";
 export type { Running } from "./server.js";
 export { startServer } from "./server.js";
 export { FixtureError } from "./services/import-types.js";
-export type {
-  Devusers,
-  Fixtures,
-  ImportSummary,
-  LoadFixturesOptions,
-  StartDevusersOptions,
-  TokenOptions,
-} from "./testing/index.js";
-export { startDevusers } from "./testing/index.js";
+export * from "./testing/index.js";
 export { version } from "./version.js";

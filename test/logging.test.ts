@@ -17,8 +17,9 @@ describe("logging", () => {
   const dir = mkdtempSync(join(tmpdir(), "devusers-log-"));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("logs an internal error's reference_id with its cause", async () => {
-    const config = loadConfig({ DATABASE_URL: join(dir, "db.sqlite"), LOG_LEVEL: "info" });
+  /** A service on a new database whose log lines are collected, and an admin's token. */
+  async function startLogged(file: string, level: "debug" | "info") {
+    const config = loadConfig({ DATABASE_URL: join(dir, file), LOG_LEVEL: level });
     const db = openDatabase(config);
     await migrateToLatest(db.kysely);
     await ensureSigningKey(db.kysely, systemClock());
@@ -34,7 +35,12 @@ describe("logging", () => {
         done();
       },
     });
-    const service = await buildApp({ config, db, logger: { level: "info", stream } });
+    const service = await buildApp({ config, db, logger: { level, stream } });
+    return { db, token, lines, service };
+  }
+
+  it("logs an internal error's reference_id with its cause", async () => {
+    const { db, token, lines, service } = await startLogged("db.sqlite", "info");
     const ok = await service.app.inject({ method: "GET", url: "/dev-users.self", headers: { authorization: token } });
     assert.equal(ok.statusCode, 200);
 
@@ -54,23 +60,7 @@ describe("logging", () => {
 
   it("writes access logs at debug, the level that turns them on, and never at info", async () => {
     for (const level of ["debug", "info"] as const) {
-      const config = loadConfig({ DATABASE_URL: join(dir, `access-${level}.sqlite`), LOG_LEVEL: level });
-      const db = openDatabase(config);
-      await migrateToLatest(db.kysely);
-      await ensureSigningKey(db.kysely, systemClock());
-      const token = await issueToken({ db, now: systemClock }, new KeyRing(db.kysely), {
-        email: "admin@example.com",
-        org: "default",
-        ttlSeconds: 60,
-      });
-      const lines: any[] = [];
-      const stream = new Writable({
-        write(chunk, _enc, done) {
-          for (const line of chunk.toString().split("\n")) if (line) lines.push(JSON.parse(line));
-          done();
-        },
-      });
-      const service = await buildApp({ config, db, logger: { level, stream } });
+      const { db, token, lines, service } = await startLogged(`access-${level}.sqlite`, level);
       const res = await service.app.inject({
         method: "GET",
         url: "/dev-users.self",

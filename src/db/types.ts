@@ -86,6 +86,7 @@ export interface Database {
 export type OrgRow = Selectable<OrgsTable>;
 export type DevUserRow = Selectable<DevUsersTable>;
 export type NewDevUser = Insertable<DevUsersTable>;
+export type NewIdentity = Insertable<ExternalIdentitiesTable>;
 export type DevUserPatch = Updateable<DevUsersTable>;
 export type IdentityRow = Selectable<ExternalIdentitiesTable>;
 export type SigningKeyRow = Selectable<SigningKeysTable>;

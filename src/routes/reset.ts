@@ -3,18 +3,17 @@
 import type { FastifyInstance } from "fastify";
 import type { Deps } from "../services/context.js";
 import { resetDirectory } from "../services/directory.js";
-import type { KeyRing } from "../services/keys.js";
 import { emptyResponse, withErrors } from "./schemas.js";
 
 export async function resetRoute(
   app: FastifyInstance,
-  opts: { deps: Deps; keys: KeyRing; bootstrap?: { email: string; org: string } },
+  opts: { deps: Deps; bootstrap?: { email: string; org: string } },
 ) {
   app.post(
     "/devusers.reset",
     { schema: { operationId: "devusers-reset", response: withErrors({ 200: emptyResponse }) } },
     async (req) => {
-      await resetDirectory(opts.deps, opts.keys, req.caller!, opts.bootstrap);
+      await resetDirectory(opts.deps, req.caller!, opts.bootstrap);
       return {};
     },
   );

@@ -50,6 +50,20 @@ export function bootstrapToken(
 }
 
 async function issue(deps: Deps, keys: KeyRing, input: IssueTokenInput): Promise<string | undefined> {
+  const user = await tokenUser(deps, input);
+  return user && mintToken(keys, user, input.org, input.ttlSeconds);
+}
+
+/**
+ * Makes sure `email` is an active admin of its org, creating the user if needed, and mints
+ * nothing: how a reset brings its harness's admin back, whose existing token then works again.
+ */
+export async function ensureAdmin(deps: Deps, input: { email: string; org: string }): Promise<void> {
+  await tokenUser(deps, { ...input, role: "admin", createIfMissing: true });
+}
+
+/** The active user a token would be minted for, made or changed as `input` asks. */
+async function tokenUser(deps: Deps, input: Omit<IssueTokenInput, "ttlSeconds">): Promise<DevUserRow | undefined> {
   const db = deps.db.kysely;
   const now = deps.now();
   const user = await db.transaction().execute(async (trx) => {
@@ -92,7 +106,7 @@ async function issue(deps: Deps, keys: KeyRing, input: IssueTokenInput): Promise
     await updateDevUser(trx, row.id, { created_by_id: row.id, modified_by_id: row.id });
     return row;
   });
-  return user && mintToken(keys, user, input.org, input.ttlSeconds);
+  return user;
 }
 
 /** Demoting or removing `user` must leave its org another active admin. */

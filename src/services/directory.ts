@@ -1,9 +1,8 @@
 // Acts on the directory as a whole, for test harnesses: never reachable through the API unless
 // an operator turns it on (DEVUSERS_ALLOW_RESET).
 import { deleteAllUsers } from "../db/repositories/directory.js";
-import { issueToken } from "./admin.js";
+import { ensureAdmin } from "./admin.js";
 import type { Caller, Deps } from "./context.js";
-import type { KeyRing } from "./keys.js";
 import { requireAdmin } from "./policy.js";
 
 /** Empties the directory in one transaction: every user and identity of every org. */
@@ -17,11 +16,10 @@ export async function emptyDirectory(deps: Deps): Promise<void> {
  */
 export async function resetDirectory(
   deps: Deps,
-  keys: KeyRing,
   caller: Caller,
   bootstrap: { email: string; org: string } | undefined,
 ): Promise<void> {
   requireAdmin(caller);
   await emptyDirectory(deps);
-  if (bootstrap) await issueToken(deps, keys, { ...bootstrap, ttlSeconds: 60, role: "admin" });
+  if (bootstrap) await ensureAdmin(deps, bootstrap);
 }

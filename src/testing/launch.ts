@@ -4,7 +4,7 @@
 import { type Config, loadConfig } from "../config.js";
 import type { Fixtures } from "../fixtures/load.js";
 import { type Running, startServer } from "../server.js";
-import { AdminError, issueToken } from "../services/admin.js";
+import { AdminError, ensureAdmin, issueToken } from "../services/admin.js";
 import { systemClock } from "../services/context.js";
 import { emptyDirectory } from "../services/directory.js";
 import type { ImportSummary } from "../services/import.js";
@@ -138,7 +138,7 @@ export async function launchDevusers(
     },
     reset: async () => {
       await emptyDirectory(deps);
-      await token(adminEmail, { role: "admin" });
+      await ensureAdmin(deps, { email: adminEmail, org });
     },
     close,
     [Symbol.asyncDispose]: close,

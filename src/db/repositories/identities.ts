@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import { prepared } from "../prepared.js";
 import { readAll } from "../reads.js";
-import type { Database, IdentityRow } from "../types.js";
+import type { Database, IdentityRow, NewIdentity } from "../types.js";
 
 const linkObstacles = prepared((db, orgId: number, devUserId: number, issuer: string, externalId: string) =>
   db
@@ -29,14 +29,7 @@ export function findLinkObstacles(
   return linkObstacles.all(db, orgId, devUserId, issuer, externalId);
 }
 
-export interface NewIdentity {
-  org_id: number;
-  dev_user_id: number;
-  issuer: string;
-  external_id: string;
-  display_name: string | null;
-  created_date: string;
-}
+export type { NewIdentity };
 
 const identityInsertUnlessTaken = prepared(
   (
@@ -74,7 +67,7 @@ export async function insertIdentityUnlessTaken(db: Kysely<Database>, row: NewId
     row.dev_user_id,
     row.issuer,
     row.external_id,
-    row.display_name,
+    row.display_name ?? null,
     row.created_date,
   );
   return inserted.length > 0;

@@ -4,7 +4,7 @@
 // (reports_to, created_by, modified_by) to resolve once every user of the file exists.
 import { CompiledQuery, type Kysely, PostgresAdapter, sql } from "kysely";
 import { directFor, readAll } from "../reads.js";
-import type { Database, DevUserRow, IdentityRow, NewDevUser } from "../types.js";
+import type { Database, DevUserRow, IdentityRow, NewDevUser, NewIdentity as NewIdentityRow } from "../types.js";
 
 export type RefField = "reports_to" | "created_by" | "modified_by";
 const REF_COLUMNS = {
@@ -199,15 +199,8 @@ export async function insertPhones(db: Kysely<Database>, rows: [userId: number, 
   if (rows.length > 0) await insertRows(db, "dev_user_phone_numbers", ["dev_user_id", "phone_number"], rows);
 }
 
-export interface NewIdentity {
-  org_id: number;
-  dev_user_id: number;
-  issuer: string;
-  external_id: string;
-  display_name: string | null;
-  is_verified: number;
-  created_date: string;
-}
+/** An identity as a load writes it: every column given, `is_verified` included. */
+export type NewIdentity = Required<Omit<NewIdentityRow, "id">>;
 const IDENTITY_COLS = [
   "org_id",
   "dev_user_id",
