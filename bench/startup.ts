@@ -2,7 +2,10 @@
 // processes, beside what Node itself takes in the same run (a bare HTTP server spawned to its
 // first 200, and an empty script), so the ratios hold on a busy machine.
 import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { build } from "esbuild";
 import { cli, freePort, freshDatabase, ROOT, startService, stopChild } from "./proc.js";
 
 const HERE = new URL(".", import.meta.url).pathname;
@@ -24,11 +27,32 @@ function runNode(args: string[]): Promise<string> {
 }
 
 /** Spawn to the first 200 of a bare node:http server: Node's own floor for the same path. */
-async function bareServer(): Promise<number> {
+function bareServer(): Promise<number> {
+  const code = `require("node:http").createServer((q, s) => s.end("ok")).listen(process.env.PORT, "127.0.0.1")`;
+  return firstOk(["-e", code]);
+}
+
+/** Builds bench/fastify-floor.ts with the package's bundle options, into a temporary folder. */
+async function bundleFastifyFloor(dir: string): Promise<string> {
+  const outfile = join(dir, "fastify-floor.mjs");
+  await build({
+    entryPoints: [join(ROOT, "bench", "fastify-floor.ts")],
+    outfile,
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    banner: { js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);' },
+    logLevel: "warning",
+  });
+  return outfile;
+}
+
+/** Spawn of `node <args>` with PORT set, to its first 200 on /. */
+async function firstOk(args: string[]): Promise<number> {
   const port = await freePort();
   const started = performance.now();
-  const code = `require("node:http").createServer((q, s) => s.end("ok")).listen(${port}, "127.0.0.1")`;
-  const child = spawn(process.execPath, ["-e", code], { stdio: "ignore" });
+  const child = spawn(process.execPath, args, { stdio: "ignore", env: { ...process.env, PORT: String(port) } });
   try {
     for (;;) {
       const ok = await fetch(`http://127.0.0.1:${port}/`).then(
@@ -36,7 +60,7 @@ async function bareServer(): Promise<number> {
         () => false,
       );
       if (ok) return performance.now() - started;
-      if (performance.now() - started > 10_000) throw new Error("the bare server never answered");
+      if (performance.now() - started > 10_000) throw new Error(`node ${args[0]} never answered`);
       await new Promise((r) => setTimeout(r, 2));
     }
   } finally {
@@ -61,6 +85,7 @@ export interface StartupFigures {
   runs: number;
   nodeEmptyMs: number;
   bareServerMs: number;
+  fastifyFloorMs: number;
   serveMs: number;
   importMs: number;
   startDevusersMs: number;
@@ -72,28 +97,34 @@ export async function startupBench(runs: number, log: (line: string) => void): P
   const samples = {
     nodeEmpty: [] as number[],
     bare: [] as number[],
+    fastify: [] as number[],
     serve: [] as number[],
     imp: [] as number[],
     start: [] as number[],
   };
+  const dir = mkdtempSync(join(tmpdir(), "devusers-floor-"));
+  const floor = await bundleFastifyFloor(dir);
   for (let i = 0; i < runs; i++) {
     // Interleaved, so a slow stretch of the machine weighs on every kind alike.
     const t = performance.now();
     await runNode(["-e", ""]);
     samples.nodeEmpty.push(performance.now() - t);
     samples.bare.push(await bareServer());
+    samples.fastify.push(await firstOk([floor]));
     samples.serve.push(await serveToFirst200());
     const r = JSON.parse(await runNode([child, entry])) as { importMs: number; startMs: number };
     samples.imp.push(r.importMs);
     samples.start.push(r.startMs);
     log(
-      `  startup run ${i + 1}/${runs}: serve ${samples.serve.at(-1)!.toFixed(0)} ms, import ${r.importMs.toFixed(0)} ms, startDevusers ${r.startMs.toFixed(0)} ms`,
+      `  startup run ${i + 1}/${runs}: bare ${samples.bare.at(-1)!.toFixed(0)} ms, fastify ${samples.fastify.at(-1)!.toFixed(0)} ms, serve ${samples.serve.at(-1)!.toFixed(0)} ms, import ${r.importMs.toFixed(0)} ms, startDevusers ${r.startMs.toFixed(0)} ms`,
     );
   }
+  rmSync(dir, { recursive: true, force: true });
   return {
     runs,
     nodeEmptyMs: median(samples.nodeEmpty),
     bareServerMs: median(samples.bare),
+    fastifyFloorMs: median(samples.fastify),
     serveMs: median(samples.serve),
     importMs: median(samples.imp),
     startDevusersMs: median(samples.start),
@@ -110,6 +141,7 @@ export function startupTable(f: StartupFigures): string {
     "|---|---:|---:|---|",
     row("node -e '' (Node's start and exit)", f.nodeEmptyMs, ""),
     row("bare node:http spawned to first 200", f.bareServerMs, ""),
+    row("smallest bundled Fastify app spawned to first 200", f.fastifyFloorMs, "", f.bareServerMs),
     row("devusers serve spawned to first authenticated 200", f.serveMs, "≤ 300 ms", f.bareServerMs),
     row("import of the package (dist/index.js)", f.importMs, "", f.nodeEmptyMs),
     row("startDevusers() to resolved, after import", f.startDevusersMs, "≤ 150 ms"),

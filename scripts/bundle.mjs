@@ -1,6 +1,8 @@
-// Builds what the package ships: our modules and Kysely bundled into a few ES modules in dist/
-// (importing Kysely's hundreds of small modules took a third of every start), the other
-// dependencies left to node_modules, and the type declarations beside them (dist/types).
+// Builds what the package ships: our modules and the libraries they import at start (Kysely,
+// Fastify with Ajv and pino, jose) bundled into a few ES modules in dist/, and the type
+// declarations beside them (dist/types). Resolving and loading the libraries' hundreds of small
+// files was most of every start: bundling Kysely took spawn-to-first-200 from 797 to 548 ms, and
+// the rest from 580 to 378 ms (docs/performance.md).
 import { rmSync } from "node:fs";
 import { build } from "esbuild";
 
@@ -21,7 +23,9 @@ await build({
   format: "esm",
   platform: "node",
   target: "node20",
-  // Native modules, CommonJS packages and what is loaded only on demand stay where npm put them.
-  external: ["better-sqlite3", "pg", "ioredis", "fastify", "@fastify/*", "jose", "ajv", "yaml", "secure-json-parse"],
+  // The native module, and what is loaded only on demand, stay where npm put them.
+  external: ["better-sqlite3", "pg", "ioredis", "yaml"],
+  // The CommonJS libraries inside call require(), which an ES module does not have.
+  banner: { js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);' },
   logLevel: "warning",
 });

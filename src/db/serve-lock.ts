@@ -26,6 +26,9 @@ export function takeServeLock(databasePath: string): ServeLock {
   try {
     conn.pragma("busy_timeout = 0");
     conn.pragma("locking_mode = EXCLUSIVE");
+    // What the lock file holds does not matter, only that it is locked: no journal, no fsync.
+    conn.pragma("journal_mode = OFF");
+    conn.pragma("synchronous = OFF");
     // The first write takes the exclusive lock; in EXCLUSIVE mode it is kept until close.
     conn.exec("create table if not exists holder (pid integer); delete from holder;");
     conn.prepare("insert into holder (pid) values (?)").run(process.pid);

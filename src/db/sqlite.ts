@@ -64,6 +64,9 @@ function configureWriter(conn: SQLite.Database, config: DbConfig): SQLite.Databa
 }
 
 /** The error names the path; SQLite's own error, and its code, stay on it. */
+/** How long after the server starts listening the checkpoint worker starts (see runInBackground). */
+const CHECKPOINT_WORKER_DELAY_MS = 500;
+
 const cannotOpen = (path: string, why: string, cause?: unknown) =>
   Object.assign(new Error(`cannot open the SQLite database ${path}: ${why}`, { cause }), {
     code: (cause as { code?: string } | undefined)?.code,
@@ -126,6 +129,7 @@ export function openSqlite(config: DbConfig): Db {
   const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(conn, bump) }) });
   if (reader) registerDirect(kysely, directConnection(reader, false, bump));
   let checkpoints: Checkpoints | undefined;
+  let startLater: NodeJS.Timeout | undefined;
   return {
     kysely,
     dialect: "sqlite",
@@ -134,11 +138,17 @@ export function openSqlite(config: DbConfig): Db {
     lastDataVersion: () => local,
     poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
     runInBackground: () => {
-      if (path !== ":memory:") {
-        checkpoints ??= checkpointInBackground(conn, path, config.sqliteSynchronous, { walFrames: watch.frames });
-      }
+      if (path === ":memory:" || startLater) return;
+      // Not at once: a new thread's start competes with the first requests, which a test harness
+      // sends the moment the server listens. Until the worker is running, SQLite checkpoints by
+      // itself as usual, so nothing depends on when it starts.
+      startLater = setTimeout(() => {
+        checkpoints = checkpointInBackground(conn, path, config.sqliteSynchronous, { walFrames: watch.frames });
+      }, CHECKPOINT_WORKER_DELAY_MS);
+      startLater.unref();
     },
     close: async () => {
+      clearTimeout(startLater);
       await checkpoints?.stop();
       // The writer closes last: the last connection to close checkpoints the WAL into the
       // database file and removes it, and the reader, being read-only, cannot.
