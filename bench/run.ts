@@ -117,8 +117,9 @@ async function single(db: BenchDb) {
   const sample = await check(service, token, ORG, seeded.ids);
   const sampleFile = join(tmp, "sample.json");
   writeFileSync(sampleFile, JSON.stringify(sample));
-  // Reads first, link last: links add identities, and the baseline's bodies are the seeded ones.
-  const order = scenarioList(opt.scenarios ?? opt.profile, ["get", "lookup", "list", "self", "link"]);
+  // Reads first, then the writes: links add identities, creates add users, and the baseline's
+  // bodies are the seeded ones.
+  const order = scenarioList(opt.scenarios ?? opt.profile, ["get", "lookup", "list", "self", "link", "create"]);
   const results: Paired[] = [];
   const baselineRuns: LoadResult[] = [];
   const baseline = profiling ? undefined : await startBaseline(sampleFile);

@@ -3,7 +3,7 @@
 import type { RequestSpec } from "autocannon";
 import { devUserDon } from "../src/ids.js";
 
-export const SCENARIOS = ["link", "get", "lookup", "list", "self"] as const;
+export const SCENARIOS = ["link", "create", "get", "lookup", "list", "self"] as const;
 export const BASELINES = ["baseline", "baseline-page"] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 export type AnyScenario = Scenario | (typeof BASELINES)[number];
@@ -52,6 +52,11 @@ export function linkBody(spec: LoadSpec, k: number): string {
   });
 }
 
+/** The create body: a new email per request, so the org's unique email rule never refuses it. */
+export function createBody(spec: LoadSpec, k: number): string {
+  return JSON.stringify({ email: `bench-${spec.tag}-${k}@example.com`, state: "shadow", full_name: `Bench ${k}` });
+}
+
 /** Per process, across the warm-up and the measured run: every link gets a new issuer. */
 let k = 0;
 
@@ -63,6 +68,15 @@ export function requestsFor(spec: LoadSpec): RequestSpec[] {
       const path = spec.scenario === "link" ? "/dev-users.identities.link" : "/user";
       return [{ method: "POST", path, headers: json, setupRequest: (req) => ({ ...req, body: linkBody(spec, ++k) }) }];
     }
+    case "create":
+      return [
+        {
+          method: "POST",
+          path: "/dev-users.create",
+          headers: json,
+          setupRequest: (req) => ({ ...req, body: createBody(spec, ++k) }),
+        },
+      ];
     case "get":
       return [
         {
