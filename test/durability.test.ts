@@ -1,4 +1,4 @@
-// kill -9 during a stream of links loses nothing that was acknowledged.
+// kill -9 during a stream of links loses nothing that was acknowledged, nor its journal entry.
 import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { copyFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
@@ -114,6 +114,27 @@ for (const { dialect, skip } of await testDialects()) {
       const lost = acked.filter((k) => !stored.has(`issuer-${k}`));
       assert.ok(acked.length >= 150);
       assert.deepEqual(lost, [], `acknowledged links lost after kill -9: ${lost.length} of ${acked.length}`);
+      // Every link that survived has its journal entry, and no entry is without its link.
+      const journalled = new Set<string>();
+      let cursor: string | undefined;
+      do {
+        const page = await post(second.url, token, "/audit-logs.list", {
+          object: target,
+          operation: ["dev_users.identities.link"],
+          limit: 100,
+          ...(cursor ? { cursor } : {}),
+        });
+        assert.equal(page.status, 200);
+        for (const e of page.body.audit_logs) journalled.add(e.details.issuer);
+        cursor = page.body.next_cursor;
+      } while (cursor);
+      const unjournalled = [...stored].filter((issuer) => !journalled.has(issuer));
+      assert.deepEqual(unjournalled, [], "links without their journal entry after kill -9");
+      assert.deepEqual(
+        [...journalled].filter((issuer) => !stored.has(issuer)),
+        [],
+        "journal entries without their link after kill -9",
+      );
     });
   });
 }

@@ -123,9 +123,9 @@ for (const { dialect, skip } of await testDialects())
           display_name: null,
           created_date: at(BASE),
         });
-        assert.equal(await insertIdentityUnlessTaken(db.kysely, row(u1!, "slack", "X")), true);
-        assert.equal(await insertIdentityUnlessTaken(db.kysely, row(u2!, "slack", "X")), false, "owned by another");
-        assert.equal(await insertIdentityUnlessTaken(db.kysely, row(u1!, "slack", "Y")), false, "same issuer");
+        assert.equal((await insertIdentityUnlessTaken(db.kysely, row(u1!, "slack", "X")))?.external_id, "X");
+        assert.equal(await insertIdentityUnlessTaken(db.kysely, row(u2!, "slack", "X")), undefined, "owned by another");
+        assert.equal(await insertIdentityUnlessTaken(db.kysely, row(u1!, "slack", "Y")), undefined, "same issuer");
         assert.deepEqual(
           (await identitiesOfUsers(db.kysely, [u1!, u2!])).map((i) => `${i.dev_user_id}:${i.issuer}/${i.external_id}`),
           [`${u1}:slack/X`],
@@ -326,9 +326,15 @@ for (const { dialect, skip } of await testDialects())
           ["mine"],
         );
         const theirBefore = await findDevUser(db.kysely, b.orgId, w1);
+        const mineBefore = await findDevUser(db.kysely, a.orgId, u1);
         const touched = await touchDevUserByNumber(db.kysely, a.orgId, n, at(BASE + DAY), a.userId);
-        assert.equal(touched?.id, u1);
-        assert.equal(touched?.modified_date, at(BASE + DAY));
+        assert.equal(touched?.row.id, u1);
+        assert.equal(touched?.row.modified_date, at(BASE + DAY));
+        assert.deepEqual(
+          touched?.previous,
+          { modified_date: mineBefore?.modified_date, modified_by_id: mineBefore?.modified_by_id },
+          "previous holds what the touch replaced",
+        );
         assert.deepEqual(await findDevUser(db.kysely, b.orgId, w1), theirBefore, "the other org's user is untouched");
         assert.equal(await touchDevUserByNumber(db.kysely, a.orgId, n + 1, at(BASE), a.userId), undefined);
       });
@@ -352,7 +358,8 @@ for (const { dialect, skip } of await testDialects())
           await findDevUserWithIdentitiesByNumber(q, c.orgId, 1500);
           await touchDevUserByNumber(q, c.orgId, 1500, at(BASE), c.userId);
         });
-        assert.equal(lookups.length, 3);
+        // The touch reads what it replaces, then writes: two statements by number.
+        assert.equal(lookups.length, 4);
         for (const plan of lookups) {
           assert.match(plan, /dev_users_org_number_uq/, plan);
           assert.ok(!scansTable(plan, "dev_users"), plan);

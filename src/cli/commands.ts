@@ -147,6 +147,18 @@ export const COMMANDS: Command[] = [
     },
   },
   {
+    words: ["audit"],
+    summary: "print an org's audit log as JSON lines, oldest first",
+    options: {
+      org: ORG,
+      follow: { type: "boolean", description: "keep printing entries as they are committed, until interrupted" },
+    },
+    run: async (v) => {
+      const { auditCommand } = await import("./audit.js");
+      return auditCommand({ org: parseOrg(str(v.org)), follow: v.follow === true });
+    },
+  },
+  {
     words: ["seed"],
     summary: "fill an org with generated users and their identities (benchmarks, demos)",
     options: {

@@ -3,6 +3,7 @@ import * as initial from "./migrations/2026-11-27T10-00-00_initial.js";
 import * as orgIdIndex from "./migrations/2026-11-27T11-30-00_dev-users-org-id-index.js";
 import * as perOrgUserNumbers from "./migrations/2026-12-01T10-00-00_per-org-user-numbers.js";
 import * as tokenGeneration from "./migrations/2026-12-01T11-00-00_token-generation.js";
+import * as changeJournal from "./migrations/2026-12-01T20-00-00_change-journal.js";
 import type { Database } from "./types.js";
 
 // Listed here rather than read from disk so the build needs no file-system lookups at start.
@@ -12,6 +13,7 @@ const migrations: Record<string, Migration> = {
   "2026-11-27T11-30-00_dev-users-org-id-index": orgIdIndex,
   "2026-12-01T10-00-00_per-org-user-numbers": perOrgUserNumbers,
   "2026-12-01T11-00-00_token-generation": tokenGeneration,
+  "2026-12-01T20-00-00_change-journal": changeJournal,
 };
 
 /** Every migration's name, oldest first. */

@@ -10,7 +10,7 @@ import type { Database } from "./types.js";
 class Slot {
   constructor(readonly index: number) {}
 }
-const SLOTS = Array.from({ length: 8 }, (_, i) => new Slot(i));
+const SLOTS = Array.from({ length: 16 }, (_, i) => new Slot(i));
 
 interface Plan<R> {
   compiled: CompiledQuery<R>;

@@ -75,12 +75,42 @@ export interface SigningKeysTable {
   retired_date: string | null;
 }
 
+/** Per org, the seq its next journal entry gets (src/db/repositories/journal.ts). */
+export interface JournalHeadsTable {
+  org_id: number;
+  next_seq: number;
+}
+
+export interface JournalTable {
+  id: Generated<number>;
+  org_id: number;
+  /** The entry's number in its org: strictly increasing in commit order. */
+  seq: ColumnType<number, number, never>;
+  created_date: string;
+  actor_type: string;
+  /** The acting dev user's number in the org, for actor_type 'dev_user'. */
+  actor_id: number | null;
+  operation: string;
+  object_type: string;
+  /** A dev user's number in the org, or the org's own id. */
+  object_id: number | null;
+  /** A second dev user's number: a merge's secondary. */
+  related_id: number | null;
+  /** JSON text, or null. */
+  before: string | null;
+  after: string | null;
+  details: string | null;
+  request_id: string | null;
+}
+
 export interface Database {
   orgs: OrgsTable;
   dev_users: DevUsersTable;
   dev_user_phone_numbers: DevUserPhoneNumbersTable;
   external_identities: ExternalIdentitiesTable;
   signing_keys: SigningKeysTable;
+  journal: JournalTable;
+  journal_heads: JournalHeadsTable;
 }
 
 export type OrgRow = Selectable<OrgsTable>;
@@ -90,6 +120,8 @@ export type NewIdentity = Insertable<ExternalIdentitiesTable>;
 export type DevUserPatch = Updateable<DevUsersTable>;
 export type IdentityRow = Selectable<ExternalIdentitiesTable>;
 export type SigningKeyRow = Selectable<SigningKeysTable>;
+export type JournalRow = Selectable<JournalTable>;
+export type NewJournalEntry = Omit<Insertable<JournalTable>, "seq">;
 
 /** Job history as stored: enum fields as their ids. */
 export interface StoredJobHistoryItem {

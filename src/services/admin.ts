@@ -1,16 +1,22 @@
 // Operations the CLI (and the test harness) perform on the directory, outside any request.
+
+import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import {
   countDevUsers,
   countOtherActiveAdmins,
+  findDevUser,
   findDevUserByEmail,
   insertDevUser,
   updateDevUser,
 } from "../db/repositories/dev-users.js";
+import { identitiesOfUsers } from "../db/repositories/identities.js";
 import { ensureOrg, lockOrg } from "../db/repositories/orgs.js";
 import type { Database, DevUserRow } from "../db/types.js";
 import { mintToken } from "./auth.js";
-import type { Deps } from "./context.js";
+import type { Caller, Deps } from "./context.js";
+import { hydrateOne } from "./hydrate.js";
+import { type Actor, type Journal, journalled, type Operation } from "./journal.js";
 import type { KeyRing } from "./keys.js";
 
 export class AdminError extends Error {}
@@ -31,8 +37,13 @@ export interface IssueTokenInput {
 }
 
 /** Mints a token for an active user of an org; an empty org's first user is made its admin. */
-export async function issueToken(deps: Deps, keys: KeyRing, input: IssueTokenInput): Promise<string> {
-  const token = await issue(deps, keys, { ...input, onlyInEmptyOrg: false });
+export async function issueToken(
+  deps: Deps,
+  keys: KeyRing,
+  input: IssueTokenInput,
+  actor: Actor = { type: "cli" },
+): Promise<string> {
+  const token = await issue(deps, keys, { ...input, onlyInEmptyOrg: false }, actor);
   if (token === undefined) throw new Error("no token was minted");
   return token;
 }
@@ -46,12 +57,29 @@ export function bootstrapToken(
   keys: KeyRing,
   input: { email: string; org: string; ttlSeconds: number },
 ): Promise<string | undefined> {
-  return issue(deps, keys, { ...input, role: "admin", onlyInEmptyOrg: true });
+  return issue(deps, keys, { ...input, role: "admin", onlyInEmptyOrg: true }, { type: "system" });
 }
 
-async function issue(deps: Deps, keys: KeyRing, input: IssueTokenInput): Promise<string | undefined> {
-  const user = await tokenUser(deps, input);
-  return user && mintToken(keys, user, input.org, input.ttlSeconds);
+/** The user is made or changed, and the token minted and journalled, in one transaction. */
+async function issue(deps: Deps, keys: KeyRing, input: IssueTokenInput, actor: Actor): Promise<string | undefined> {
+  // The key is read before the transaction: on SQLite the transaction holds the one writer
+  // connection, which the key ring's own read would wait for.
+  const signing = await keys.signingKey();
+  const signer = { signingKey: async () => signing };
+  return journalled(deps, { actor }, async (trx, journal) => {
+    const found = await tokenUser(trx, deps.now(), input, journal);
+    if (!found) return journal.unchanged();
+    const jti = randomUUID();
+    const token = await mintToken(signer, found.user, input.org, input.ttlSeconds, jti);
+    await journal.record({
+      operation: "auth_tokens.create",
+      orgId: found.orgId,
+      object: { type: "dev_user", id: found.user.number },
+      // The token itself is never recorded: only what names it.
+      details: { token_id: jti, expires_in_seconds: input.ttlSeconds },
+    });
+    return token;
+  });
 }
 
 /**
@@ -59,54 +87,87 @@ async function issue(deps: Deps, keys: KeyRing, input: IssueTokenInput): Promise
  * nothing: how a reset brings its harness's admin back, whose existing token then works again.
  */
 export async function ensureAdmin(deps: Deps, input: { email: string; org: string }): Promise<void> {
-  await tokenUser(deps, { ...input, role: "admin", createIfMissing: true });
+  await journalled(deps, { actor: { type: "system" } }, async (trx, journal) => {
+    await tokenUser(trx, deps.now(), { ...input, role: "admin", createIfMissing: true }, journal);
+  });
+}
+
+/** A caller standing for the CLI or the service itself, for turning rows into wire objects. */
+const serviceCaller = (orgId: number, org: string): Caller => ({ userId: 0, orgId, org, role: "admin" });
+
+/** Journals a change to a user the CLI made, with the user before (if any) and after. */
+async function recordAdminChange(
+  trx: Kysely<Database>,
+  journal: Journal,
+  org: { id: number; slug: string },
+  operation: Operation,
+  before: DevUserRow | undefined,
+  afterId: number,
+): Promise<DevUserRow> {
+  const after = await findDevUser(trx, org.id, afterId);
+  if (!after) throw new Error(`dev user ${afterId} vanished in its own transaction`);
+  const caller = serviceCaller(org.id, org.slug);
+  const held = await identitiesOfUsers(trx, [afterId]);
+  await journal.record({
+    operation,
+    orgId: org.id,
+    object: { type: "dev_user", id: after.number },
+    before: before && (await hydrateOne(trx, caller, before, held)),
+    after: await hydrateOne(trx, caller, after, held),
+  });
+  return after;
 }
 
 /** The active user a token would be minted for, made or changed as `input` asks. */
-async function tokenUser(deps: Deps, input: Omit<IssueTokenInput, "ttlSeconds">): Promise<DevUserRow | undefined> {
-  const db = deps.db.kysely;
-  const now = deps.now();
-  const user = await db.transaction().execute(async (trx) => {
-    const org = await ensureOrg(trx, input.org, now);
-    // Two first `token create`s on an empty org must not both make an admin.
-    await lockOrg(trx, org.id);
-    if (input.onlyInEmptyOrg && (await countDevUsers(trx, org.id)) > 0) return undefined;
-    const existing = await findDevUserByEmail(trx, org.id, input.email);
-    if (existing) {
-      if (existing.state !== "active") {
-        throw new AdminError(
-          `${input.email} is ${existing.state}, and only active users can use a token; activate it first (dev-users.activate)`,
-        );
-      }
-      if (input.role === undefined || input.role === existing.role) return existing;
-      if (input.role === "member") await assertAnotherAdmin(trx, org.id, existing);
-      await updateDevUser(trx, existing.id, { role: input.role, modified_date: now });
-      return { ...existing, role: input.role };
-    }
-    const first = (await countDevUsers(trx, org.id)) === 0;
-    if (!first && !input.createIfMissing) {
+async function tokenUser(
+  trx: Kysely<Database>,
+  now: string,
+  input: Omit<IssueTokenInput, "ttlSeconds">,
+  journal: Journal,
+): Promise<{ user: DevUserRow; orgId: number } | undefined> {
+  const org = await ensureOrg(trx, input.org, now);
+  // Two first `token create`s on an empty org must not both make an admin.
+  await lockOrg(trx, org.id);
+  if (input.onlyInEmptyOrg && (await countDevUsers(trx, org.id)) > 0) return undefined;
+  const existing = await findDevUserByEmail(trx, org.id, input.email);
+  if (existing) {
+    if (existing.state !== "active") {
       throw new AdminError(
-        `no dev user with email ${input.email} in org ${input.org}; create it through the API (dev-users.create), activate it, then ask again`,
+        `${input.email} is ${existing.state}, and only active users can use a token; activate it first (dev-users.activate)`,
       );
     }
-    if (first && input.role === "member") {
-      throw new AdminError(`${input.email} would be the first user of org ${input.org}, and the first is its admin`);
+    if (input.role === undefined || input.role === existing.role) {
+      journal.unchanged();
+      return { user: existing, orgId: org.id };
     }
-    const row = await insertDevUser(trx, {
-      org_id: org.id,
-      email: input.email,
-      email_lower: input.email.toLowerCase(),
-      display_name: input.email.split("@")[0]!,
-      full_name: "",
-      state: "active",
-      role: first ? "admin" : (input.role ?? "member"),
-      created_date: now,
-      modified_date: now,
-    });
-    await updateDevUser(trx, row.id, { created_by_id: row.id, modified_by_id: row.id });
-    return row;
+    if (input.role === "member") await assertAnotherAdmin(trx, org.id, existing);
+    await updateDevUser(trx, existing.id, { role: input.role, modified_date: now });
+    const user = await recordAdminChange(trx, journal, org, "dev_users.role.set", existing, existing.id);
+    return { user, orgId: org.id };
+  }
+  const first = (await countDevUsers(trx, org.id)) === 0;
+  if (!first && !input.createIfMissing) {
+    throw new AdminError(
+      `no dev user with email ${input.email} in org ${input.org}; create it through the API (dev-users.create), activate it, then ask again`,
+    );
+  }
+  if (first && input.role === "member") {
+    throw new AdminError(`${input.email} would be the first user of org ${input.org}, and the first is its admin`);
+  }
+  const row = await insertDevUser(trx, {
+    org_id: org.id,
+    email: input.email,
+    email_lower: input.email.toLowerCase(),
+    display_name: input.email.split("@")[0]!,
+    full_name: "",
+    state: "active",
+    role: first ? "admin" : (input.role ?? "member"),
+    created_date: now,
+    modified_date: now,
   });
-  return user;
+  await updateDevUser(trx, row.id, { created_by_id: row.id, modified_by_id: row.id });
+  const user = await recordAdminChange(trx, journal, org, "dev_users.create", undefined, row.id);
+  return { user, orgId: org.id };
 }
 
 /** Demoting or removing `user` must leave its org another active admin. */
@@ -118,16 +179,17 @@ async function assertAnotherAdmin(trx: Kysely<Database>, orgId: number, user: De
 }
 
 export async function setRole(deps: Deps, input: { email: string; org: string; role: "admin" | "member" }) {
-  const db = deps.db.kysely;
   const now = deps.now();
-  await db.transaction().execute(async (trx) => {
+  await journalled(deps, { actor: { type: "cli" } }, async (trx, journal) => {
     const org = await ensureOrg(trx, input.org, now);
     const user = await findDevUserByEmail(trx, org.id, input.email);
     if (!user) throw new AdminError(`no dev user with email ${input.email} in org ${input.org}`);
+    if (user.role === input.role) return journal.unchanged();
     if (input.role !== "admin") {
       await lockOrg(trx, org.id);
       await assertAnotherAdmin(trx, org.id, user);
     }
     await updateDevUser(trx, user.id, { role: input.role, modified_date: now });
+    await recordAdminChange(trx, journal, org, "dev_users.role.set", user, user.id);
   });
 }

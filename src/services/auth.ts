@@ -31,10 +31,11 @@ export const MAX_TOKEN_TTL_SECONDS = 3650 * 86_400;
 export const CLOCK_SKEW_SECONDS = 60;
 
 export async function mintToken(
-  keys: KeyRing,
+  keys: Pick<KeyRing, "signingKey">,
   user: { number: number; token_generation: number },
   org: string,
   ttlSeconds: number,
+  jti: string = randomUUID(),
 ): Promise<string> {
   const { kid, key } = await keys.signingKey();
   const now = Math.floor(Date.now() / 1000);
@@ -43,7 +44,7 @@ export async function mintToken(
     .setIssuer(TOKEN_ISSUER)
     .setAudience(TOKEN_AUDIENCE)
     .setSubject(String(user.number))
-    .setJti(randomUUID())
+    .setJti(jti)
     .setIssuedAt(now)
     .setExpirationTime(now + ttlSeconds)
     .sign(key);

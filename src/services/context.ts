@@ -11,6 +11,8 @@ export interface Caller {
   row?: DevUserRow;
   /** What is remembered about the caller between requests, where the database can tell. */
   memo?: CallerMemo;
+  /** The request's id (Fastify's), recorded with every change it makes. */
+  requestId?: string;
 }
 
 /**

@@ -22,6 +22,7 @@ import { isEmail, isoDateTime } from "../validation.js";
 import type { Caller, Deps } from "./context.js";
 import { availabilityModes, employmentStatuses } from "./enums.js";
 import { hydrateOne } from "./hydrate.js";
+import { type Journal, journalled, type Operation } from "./journal.js";
 import { assertAdminRemains, requireAdmin } from "./policy.js";
 import type { WireDevUser } from "./wire.js";
 
@@ -182,7 +183,7 @@ export async function createDevUser(deps: Deps, caller: Caller, input: CreateInp
   assertThat(isEmail(email), valueNotPermitted("email", "must be an email address"));
   const now = deps.now();
   try {
-    return await deps.db.writes.run(async (trx) => {
+    return await journalled(deps, caller, async (trx, journal) => {
       const existing = await findDevUserByEmail(trx, caller.orgId, email);
       assertThat(!existing, () => new ApiError("conflict", `a dev user with email ${email} already exists`));
       const reportsTo = input.reports_to === undefined ? null : await checkManager(trx, caller, null, input.reports_to);
@@ -202,7 +203,9 @@ export async function createDevUser(deps: Deps, caller: Caller, input: CreateInp
         created_date: now,
         modified_date: now,
       });
-      return hydrateOne(trx, caller, row, []); // a user made just now holds no identities yet
+      const after = await hydrateOne(trx, caller, row, []); // a user made just now holds no identities yet
+      await journal.record({ operation: "dev_users.create", object: { type: "dev_user", id: row.number }, after });
+      return after;
     });
   } catch (err) {
     // Two creates of one email can both pass the check above; the unique index decides.
@@ -214,43 +217,77 @@ export async function createDevUser(deps: Deps, caller: Caller, input: CreateInp
 }
 
 export async function updateDevUserById(deps: Deps, caller: Caller, input: UpdateInput): Promise<WireDevUser> {
-  return deps.db.writes.run(async (trx) => {
+  return journalled(deps, caller, async (trx, journal) => {
     const row = await loadUser(trx, caller, input.id, "id");
     if (row.id !== caller.userId) requireAdmin(caller);
-    return applyUpdate(trx, caller, row, input, deps.now());
+    return applyUpdate(trx, journal, caller, row, input, deps.now(), "dev_users.update");
   });
 }
 
 export async function updateSelf(deps: Deps, caller: Caller, input: UpdateFields): Promise<WireDevUser> {
-  return deps.db.writes.run(async (trx) => {
+  return journalled(deps, caller, async (trx, journal) => {
     const row = await findDevUser(trx, caller.orgId, caller.userId);
     assertThat(row, () => notFound("dev user"));
-    return applyUpdate(trx, caller, row, input, deps.now());
+    return applyUpdate(trx, journal, caller, row, input, deps.now(), "dev_users.self.update");
   });
 }
 
 async function applyUpdate(
   trx: Kysely<Database>,
+  journal: Journal,
   caller: Caller,
   row: DevUserRow,
   input: UpdateFields,
   now: string,
+  operation: "dev_users.update" | "dev_users.self.update",
 ): Promise<WireDevUser> {
   const patch = await buildPatch(trx, caller, row, input, now);
   const updated = await updateDevUserInOrg(trx, caller.orgId, row.id, patch);
   assertThat(updated, () => notFound("dev user"));
-  return hydrateOne(trx, caller, updated);
+  return recordUserChange(trx, journal, caller, operation, row, updated);
+}
+
+/** Journals a change to one user's row (its identities unchanged), and returns the user after it. */
+async function recordUserChange(
+  trx: Kysely<Database>,
+  journal: Journal,
+  caller: Caller,
+  operation: Operation,
+  before: DevUserRow,
+  after: DevUserRow,
+): Promise<WireDevUser> {
+  const held = await identitiesOfUsers(trx, [after.id]);
+  const wire = await hydrateOne(trx, caller, after, held);
+  await journal.record({
+    operation,
+    object: { type: "dev_user", id: after.number },
+    before: await hydrateOne(trx, caller, before, held),
+    after: wire,
+  });
+  return wire;
 }
 
 async function setState(deps: Deps, caller: Caller, id: string, state: "active" | "deactivated"): Promise<void> {
   requireAdmin(caller);
-  await deps.db.writes.run(async (trx) => {
+  await journalled(deps, caller, async (trx, journal) => {
     const row = await loadUser(trx, caller, id, "id");
-    if (row.state === state) return;
+    if (row.state === state) return journal.unchanged();
     const mark = { modified_date: deps.now(), modified_by_id: caller.userId };
-    if (state === "active") return updateDevUser(trx, row.id, { ...mark, state });
-    await assertAdminRemains(trx, caller.orgId, row, "id");
-    await deactivateDevUserRow(trx, row.id, mark);
+    if (state === "active") await updateDevUser(trx, row.id, { ...mark, state });
+    else {
+      await assertAdminRemains(trx, caller.orgId, row, "id");
+      await deactivateDevUserRow(trx, row.id, mark);
+    }
+    const after = await findDevUser(trx, caller.orgId, row.id);
+    assertThat(after, () => notFound("dev user"));
+    await recordUserChange(
+      trx,
+      journal,
+      caller,
+      `dev_users.${state === "active" ? "activate" : "deactivate"}`,
+      row,
+      after,
+    );
   });
 }
 
@@ -260,7 +297,7 @@ export const deactivateDevUser = (deps: Deps, caller: Caller, id: string) => set
 export async function mergeDevUsers(deps: Deps, caller: Caller, primaryRef: string, secondaryRef: string) {
   requireAdmin(caller);
   try {
-    await deps.db.writes.run(async (trx) => {
+    await journalled(deps, caller, async (trx, journal) => {
       await lockOrg(trx, caller.orgId); // merges in opposite directions would deadlock
       const primary = await loadUser(trx, caller, primaryRef, "primary_user");
       const secondary = await loadUser(trx, caller, secondaryRef, "secondary_user");
@@ -294,6 +331,24 @@ export async function mergeDevUsers(deps: Deps, caller: Caller, primaryRef: stri
         !chain.includes(primary.id),
         valueNotPermitted("secondary_user", "merging would make a reporting cycle through the primary user"),
       );
+      const primaryAfter = await findDevUser(trx, caller.orgId, primary.id);
+      const secondaryAfter = await findDevUser(trx, caller.orgId, secondary.id);
+      assertThat(primaryAfter && secondaryAfter, () => notFound("dev user"));
+      const of = (id: number) => identities.filter((i) => i.dev_user_id === id);
+      const moved = [...identities].sort((a, b) => a.id - b.id);
+      await journal.record({
+        operation: "dev_users.merge",
+        object: { type: "dev_user", id: primary.number },
+        relatedId: secondary.number,
+        before: await hydrateOne(trx, caller, primary, of(primary.id)),
+        after: await hydrateOne(trx, caller, primaryAfter, moved),
+        details: {
+          secondary_user: {
+            before: await hydrateOne(trx, caller, secondary, of(secondary.id)),
+            after: await hydrateOne(trx, caller, secondaryAfter, []),
+          },
+        },
+      });
     });
   } catch (err) {
     // A link that raced into the primary between our check and the move.

@@ -1,13 +1,26 @@
 // Acts on the directory as a whole, for test harnesses: never reachable through the API unless
 // an operator turns it on (DEVUSERS_ALLOW_RESET).
 import { deleteAllUsers } from "../db/repositories/directory.js";
+import { deleteJournal } from "../db/repositories/journal.js";
+import { allOrgIds } from "../db/repositories/orgs.js";
 import { ensureAdmin } from "./admin.js";
 import type { Caller, Deps } from "./context.js";
+import { type Actor, type Context, contextOf, journalled } from "./journal.js";
 import { requireAdmin } from "./policy.js";
 
-/** Empties the directory in one transaction: every user and identity of every org. */
-export async function emptyDirectory(deps: Deps): Promise<void> {
-  await deps.db.writes.run((trx) => deleteAllUsers(trx));
+/**
+ * Empties the directory in one transaction: every user and identity of every org, and the
+ * journal, which then starts again with one `directory.reset` entry per org, by `who`.
+ */
+export async function emptyDirectory(deps: Deps, who: Context = { actor: { type: "system" } }): Promise<void> {
+  await journalled(deps, who, async (trx, journal) => {
+    await deleteAllUsers(trx);
+    await deleteJournal(trx);
+    const orgs = await allOrgIds(trx);
+    for (const orgId of orgs)
+      await journal.record({ operation: "directory.reset", orgId, object: { type: "org", id: orgId } });
+    if (orgs.length === 0) journal.unchanged();
+  });
 }
 
 /**
@@ -20,6 +33,8 @@ export async function resetDirectory(
   bootstrap: { email: string; org: string } | undefined,
 ): Promise<void> {
   requireAdmin(caller);
-  await emptyDirectory(deps);
+  // The caller's row is gone once the directory is empty: the entries name no user.
+  const who: Context = { actor: { type: "system" } satisfies Actor, requestId: contextOf(caller).requestId };
+  await emptyDirectory(deps, who);
   if (bootstrap) await ensureAdmin(deps, bootstrap);
 }

@@ -2,12 +2,18 @@
 // race; a refused insert is then explained by a look at what refused it.
 import type { Kysely } from "kysely";
 import { findDevUser, touchDevUserByNumber } from "../db/repositories/dev-users.js";
-import { deleteIdentity, findLinkObstacles, insertIdentityUnlessTaken } from "../db/repositories/identities.js";
+import {
+  deleteIdentity,
+  findLinkObstacles,
+  identitiesOfUsers,
+  insertIdentityUnlessTaken,
+} from "../db/repositories/identities.js";
 import type { Database, DevUserRow } from "../db/types.js";
 import { ApiError, assertThat, notFound, unavailable, valueNotPermitted } from "../errors.js";
 import { devUserDon, parseDevUserId } from "../ids.js";
 import type { Caller, Deps } from "./context.js";
 import { hydrateOne } from "./hydrate.js";
+import { journalled } from "./journal.js";
 import { requireAdmin } from "./policy.js";
 import type { WireDevUser } from "./wire.js";
 
@@ -60,12 +66,13 @@ export async function linkIdentity(deps: Deps, caller: Caller, input: LinkInput)
   const issuer = nonEmpty(input.issuer, "issuer");
   const externalId = nonEmpty(input.id, "id");
   const number = parseDevUserId(input.dev_user, "dev_user", caller.org);
-  return deps.db.writes.run(async (trx) => {
+  return journalled(deps, caller, async (trx, journal) => {
     const now = deps.now();
     // Touching the user first both loads it and, on PostgreSQL, orders concurrent links to it;
     // a refused link rolls the touch back with everything else.
-    const user = await touchDevUserByNumber(trx, caller.orgId, number, now, caller.userId);
-    assertThat(user, () => notFound("dev user"));
+    const touched = await touchDevUserByNumber(trx, caller.orgId, number, now, caller.userId);
+    assertThat(touched, () => notFound("dev user"));
+    const user = touched.row;
     const identity = {
       org_id: caller.orgId,
       dev_user_id: user.id,
@@ -77,7 +84,20 @@ export async function linkIdentity(deps: Deps, caller: Caller, input: LinkInput)
     // The unique indexes decide; only a refused insert pays for finding out what refused it. What
     // refused it can be gone by then (unlinked in between, on PostgreSQL): then insert again.
     for (let attempt = 0; attempt < 3; attempt++) {
-      if (await insertIdentityUnlessTaken(trx, identity)) return hydrateOne(trx, caller, user);
+      const inserted = await insertIdentityUnlessTaken(trx, identity);
+      if (inserted) {
+        // The user is locked (touched), so no other identity of theirs changes meanwhile.
+        const held = (await identitiesOfUsers(trx, [user.id])).filter((i) => i.id !== inserted.id);
+        const after = await hydrateOne(trx, caller, user, [...held, inserted]);
+        await journal.record({
+          operation: "dev_users.identities.link",
+          object: { type: "dev_user", id: user.number },
+          before: await hydrateOne(trx, caller, { ...user, ...touched.previous }, held),
+          after,
+          details: { issuer, id: externalId },
+        });
+        return after;
+      }
       const conflict = await linkConflict(trx, caller, user, issuer, externalId);
       if (conflict) throw conflict;
     }
@@ -93,13 +113,28 @@ export async function unlinkIdentity(
   requireAdmin(caller);
   const issuer = nonEmpty(input.issuer, "issuer");
   const number = parseDevUserId(input.dev_user, "dev_user", caller.org);
-  return deps.db.writes.run(async (trx) => {
+  return journalled(deps, caller, async (trx, journal) => {
     // The user row first, as link and merge lock it: taking the identity row first would let an
     // unlink and a merge each hold what the other waits for.
-    const user = await touchDevUserByNumber(trx, caller.orgId, number, deps.now(), caller.userId);
-    assertThat(user, () => notFound("dev user"));
+    const touched = await touchDevUserByNumber(trx, caller.orgId, number, deps.now(), caller.userId);
+    assertThat(touched, () => notFound("dev user"));
+    const user = touched.row;
+    const held = await identitiesOfUsers(trx, [user.id]);
     const removed = await deleteIdentity(trx, user.id, issuer);
-    assertThat(removed > 0, () => notFound(`identity from issuer "${issuer}"`));
-    return hydrateOne(trx, caller, user);
+    assertThat(removed, () => notFound(`identity from issuer "${issuer}"`));
+    const after = await hydrateOne(
+      trx,
+      caller,
+      user,
+      held.filter((i) => i.id !== removed.id),
+    );
+    await journal.record({
+      operation: "dev_users.identities.unlink",
+      object: { type: "dev_user", id: user.number },
+      before: await hydrateOne(trx, caller, { ...user, ...touched.previous }, held),
+      after,
+      details: { issuer, id: removed.external_id },
+    });
+    return after;
   });
 }

@@ -34,6 +34,7 @@ import type { Database } from "../db/types.js";
 import type { Deps } from "./context.js";
 import { differingField, named } from "./import-compare.js";
 import { FixtureError, type ImportUser, type UserRef } from "./import-types.js";
+import { type Actor, journalled } from "./journal.js";
 
 /** Records per round of statements: a few hundred keeps every statement's variables bounded. */
 export const IMPORT_BATCH = 500;
@@ -289,8 +290,13 @@ async function finish(run: Run, org: string): Promise<void> {
  * Adds the users of `records` to `org` (made if needed) in one transaction: all of them, or,
  * at the first record that cannot be loaded, none.
  */
-export async function importUsers(deps: Deps, org: string, records: AsyncIterable<ImportUser>): Promise<ImportSummary> {
-  return deps.db.writes.run(async (trx) => {
+export async function importUsers(
+  deps: Deps,
+  org: string,
+  records: AsyncIterable<ImportUser>,
+  actor: Actor = { type: "cli" },
+): Promise<ImportSummary> {
+  return journalled(deps, { actor }, async (trx, journal) => {
     const now = deps.now();
     const orgRow = await ensureOrg(trx, org, now);
     const run: Run = { trx, orgId: orgRow.id, now, created: 0, unchanged: 0 };
@@ -310,6 +316,17 @@ export async function importUsers(deps: Deps, org: string, records: AsyncIterabl
       warnings.push(
         `org ${org} has no active admin: API writes need one (devusers role set, or load one with role admin)`,
       );
+    }
+    // One entry for the whole load: a million users load in one transaction, and a journal entry
+    // (and webhook event) per user would double its cost. Loaded users are in the org's export.
+    if (run.created === 0) journal.unchanged();
+    else {
+      await journal.record({
+        operation: "directory.load",
+        orgId: run.orgId,
+        object: { type: "org", id: run.orgId },
+        details: { created: run.created, unchanged: run.unchanged },
+      });
     }
     return { org, created: run.created, unchanged: run.unchanged, warnings };
   });

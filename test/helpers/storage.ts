@@ -26,7 +26,7 @@ export async function newOrg(db: Db, slug: string): Promise<Caller & { number: n
     created_date: OLD,
     modified_date: OLD,
   });
-  return { userId: admin.id, orgId: org.id, org: slug, role: "admin", number: admin.number };
+  return { userId: admin.id, orgId: org.id, org: slug, role: "admin", number: admin.number, row: admin };
 }
 
 /** A user row with every sortable column chosen by the test. */

@@ -1,4 +1,4 @@
-import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql } from "kysely";
+import { type Expression, type ExpressionBuilder, type Kysely, PostgresAdapter, type SqlBool, sql } from "kysely";
 import { prepared } from "../prepared.js";
 import { readAll, readFirst } from "../reads.js";
 import type { Database, DevUserPatch, DevUserRow, IdentityRow, NewDevUser } from "../types.js";
@@ -171,18 +171,38 @@ const touch = prepared((db, orgId: number, number: number, now: string, byId: nu
     .returningAll(),
 );
 
+const previousMark = prepared((db, orgId: number, number: number) => {
+  const q = db
+    .selectFrom("dev_users")
+    .select(["modified_date", "modified_by_id"])
+    .where("org_id", "=", orgId)
+    .where("number", "=", number);
+  // PostgreSQL: the row is locked from this read on, so what it read is what the touch replaces.
+  // SQLite's writers already take turns.
+  return db.getExecutor().adapter instanceof PostgresAdapter ? q.forUpdate() : q;
+});
+
+export interface Touched {
+  row: DevUserRow;
+  /** What the touch replaced: the user as it was is `{ ...row, ...previous }`. */
+  previous: Pick<DevUserRow, "modified_date" | "modified_by_id">;
+}
+
 /**
- * Marks the user an org knows by this number as modified now by `byId` (a primary key) and returns
- * its row, or undefined.
+ * Marks the user an org knows by this number as modified now by `byId` (a primary key), and returns
+ * its row and what the mark replaced, or undefined when the org has no such user.
  */
-export function touchDevUserByNumber(
+export async function touchDevUserByNumber(
   db: Kysely<Database>,
   orgId: number,
   number: number,
   now: string,
   byId: number,
-): Promise<DevUserRow | undefined> {
-  return touch.first(db, orgId, number, now, byId);
+): Promise<Touched | undefined> {
+  const previous = await previousMark.first(db, orgId, number);
+  if (!previous) return undefined;
+  const row = await touch.first(db, orgId, number, now, byId);
+  return row && { row, previous };
 }
 
 /** Points everyone who reported to `fromId` at `toId` (merge), except `toId` itself. */

@@ -52,16 +52,19 @@ const identityInsertUnlessTaken = prepared(
         created_date: createdDate,
       })
       .onConflict((oc) => oc.doNothing())
-      .returning("id"),
+      .returningAll(),
 );
 
 /**
  * Inserts the identity unless a unique index refuses it (the identity has an owner, or the user
- * already holds one from that issuer); then writes nothing and returns false. On PostgreSQL it
+ * already holds one from that issuer); then writes nothing and returns undefined. On PostgreSQL it
  * waits for a concurrent insert of the same identity to end, as a plain insert would.
  */
-export async function insertIdentityUnlessTaken(db: Kysely<Database>, row: NewIdentity): Promise<boolean> {
-  const inserted = await identityInsertUnlessTaken.all(
+export async function insertIdentityUnlessTaken(
+  db: Kysely<Database>,
+  row: NewIdentity,
+): Promise<IdentityRow | undefined> {
+  return identityInsertUnlessTaken.first(
     db,
     row.org_id,
     row.dev_user_id,
@@ -70,20 +73,24 @@ export async function insertIdentityUnlessTaken(db: Kysely<Database>, row: NewId
     row.display_name ?? null,
     row.created_date,
   );
-  return inserted.length > 0;
 }
 
 export async function insertIdentity(db: Kysely<Database>, row: NewIdentity): Promise<void> {
   await db.insertInto("external_identities").values(row).execute();
 }
 
-export async function deleteIdentity(db: Kysely<Database>, devUserId: number, issuer: string): Promise<number> {
-  const res = await db
+/** Removes the user's identity from this issuer, and returns it (undefined if it held none). */
+export async function deleteIdentity(
+  db: Kysely<Database>,
+  devUserId: number,
+  issuer: string,
+): Promise<IdentityRow | undefined> {
+  return db
     .deleteFrom("external_identities")
     .where("dev_user_id", "=", devUserId)
     .where("issuer", "=", issuer)
+    .returningAll()
     .executeTakeFirst();
-  return Number(res.numDeletedRows);
 }
 
 const identitiesOfUser = prepared((db, devUserId: number) =>

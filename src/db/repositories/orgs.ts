@@ -54,6 +54,11 @@ export async function allocateUserNumbers(db: Kysely<Database>, orgId: number, c
   return Number(row.next_user_number) - count;
 }
 
+export async function allOrgIds(db: Kysely<Database>): Promise<number[]> {
+  const rows = await db.selectFrom("orgs").select("id").orderBy("id").execute();
+  return rows.map((r) => Number(r.id));
+}
+
 /** Whether the database answers at all (readiness). */
 export async function ping(db: Kysely<Database>): Promise<void> {
   await sql`select 1`.execute(db);

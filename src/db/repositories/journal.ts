@@ -1,0 +1,112 @@
+// The change journal's rows. Appending is two prepared statements: take the org's next seq (on
+// PostgreSQL this locks the org's journal head until the transaction ends, so the org's journalled
+// writes commit in seq order), then insert. Services record last in a transaction: whoever holds
+// a head waits for nothing but its commit.
+import type { Kysely } from "kysely";
+import { prepared } from "../prepared.js";
+import type { Database, JournalRow, NewJournalEntry } from "../types.js";
+
+const takeSeq = prepared((db, orgId: number) =>
+  db
+    .insertInto("journal_heads")
+    .values({ org_id: orgId, next_seq: 2 })
+    .onConflict((oc) => oc.column("org_id").doUpdateSet((eb) => ({ next_seq: eb("journal_heads.next_seq", "+", 1) })))
+    .returning("next_seq"),
+);
+
+const insertEntry = prepared(
+  (
+    db,
+    orgId: number,
+    seq: number,
+    createdDate: string,
+    actorType: string,
+    actorId: number | null,
+    operation: string,
+    objectType: string,
+    objectId: number | null,
+    relatedId: number | null,
+    before: string | null,
+    after: string | null,
+    details: string | null,
+    requestId: string | null,
+  ) =>
+    db.insertInto("journal").values({
+      org_id: orgId,
+      seq,
+      created_date: createdDate,
+      actor_type: actorType,
+      actor_id: actorId,
+      operation,
+      object_type: objectType,
+      object_id: objectId,
+      related_id: relatedId,
+      before,
+      after,
+      details,
+      request_id: requestId,
+    }),
+);
+
+/** Appends an entry in the calling transaction and returns its seq. */
+export async function appendJournalEntry(db: Kysely<Database>, e: NewJournalEntry): Promise<number> {
+  const row = await takeSeq.first(db, e.org_id);
+  if (!row) throw new Error(`no journal head for org ${e.org_id}`);
+  const seq = Number(row.next_seq) - 1;
+  await insertEntry.all(
+    db,
+    e.org_id,
+    seq,
+    e.created_date,
+    e.actor_type,
+    e.actor_id ?? null,
+    e.operation,
+    e.object_type,
+    e.object_id ?? null,
+    e.related_id ?? null,
+    e.before ?? null,
+    e.after ?? null,
+    e.details ?? null,
+    e.request_id ?? null,
+  );
+  return seq;
+}
+
+export interface JournalQuery {
+  orgId: number;
+  /** Entries about this object, as the object or as the related object (a merge's secondary). */
+  object?: { type: string; id: number };
+  actor?: { type: string; id: number | null };
+  operations?: string[];
+  /** created_date bounds, inclusive, as ISO strings. */
+  from?: string;
+  to?: string;
+  /** Keyset boundary: entries with a seq beyond it, in the direction of `order`. */
+  beyond?: number;
+  order: "asc" | "desc";
+  limit: number;
+}
+
+export async function listJournal(db: Kysely<Database>, q: JournalQuery): Promise<JournalRow[]> {
+  let query = db.selectFrom("journal").selectAll().where("org_id", "=", q.orgId);
+  if (q.object) {
+    const { type, id } = q.object;
+    query = query.where((eb) =>
+      eb.and([eb("object_type", "=", type), eb.or([eb("object_id", "=", id), eb("related_id", "=", id)])]),
+    );
+  }
+  if (q.actor) {
+    query = query.where("actor_type", "=", q.actor.type);
+    if (q.actor.id !== null) query = query.where("actor_id", "=", q.actor.id);
+  }
+  if (q.operations?.length) query = query.where("operation", "in", q.operations);
+  if (q.from !== undefined) query = query.where("created_date", ">=", q.from);
+  if (q.to !== undefined) query = query.where("created_date", "<=", q.to);
+  if (q.beyond !== undefined) query = query.where("seq", q.order === "desc" ? "<" : ">", q.beyond);
+  return query.orderBy("seq", q.order).limit(q.limit).execute();
+}
+
+export async function deleteJournal(db: Kysely<Database>): Promise<void> {
+  await db.deleteFrom("journal").execute();
+  await db.deleteFrom("journal_heads").execute();
+}
