@@ -17,6 +17,7 @@ import { devUsersRoutes } from "./routes/dev-users.js";
 import { healthRoutes } from "./routes/health.js";
 import { collectRoutes, openapiRoute } from "./routes/openapi.js";
 import { resetRoute } from "./routes/reset.js";
+import { webhookRoutes } from "./routes/webhooks.js";
 import { Authenticator, assertOneAuthorization, type TokenClaims } from "./services/auth.js";
 import { type Caller, type Deps, systemClock } from "./services/context.js";
 import { KeyRing } from "./services/keys.js";
@@ -47,6 +48,8 @@ export interface App {
    * now on says Connection: close.
    */
   startDraining(): void;
+  /** Called after every write the API commits. */
+  onChange(listener: () => void): void;
   close(): Promise<void>;
 }
 
@@ -91,7 +94,13 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     },
   });
   const metrics = new Metrics();
-  const deps: Deps = { db, now: systemClock };
+  let onChange = () => {};
+  const deps: Deps = {
+    db,
+    now: systemClock,
+    allowPrivateWebhookTargets: config.webhooks.allowPrivateTargets,
+    changed: () => onChange(),
+  };
   const keys = new KeyRing(db.kysely);
   const auth = new Authenticator(deps, keys);
   const limiter = new RateLimiter({
@@ -178,6 +187,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const routes = collectRoutes(app);
   await app.register(devUsersRoutes, { deps });
   await app.register(auditLogRoutes, { deps });
+  await app.register(webhookRoutes, { deps });
   if (config.allowReset) {
     const bootstrap = config.bootstrapAdmin ? { email: config.bootstrapAdmin, org: config.bootstrapOrg } : undefined;
     await app.register(resetRoute, { deps, bootstrap });
@@ -198,6 +208,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     startDraining: () => {
       draining = true;
       connections.closeAfterAnswer();
+    },
+    onChange: (listener) => {
+      onChange = listener;
     },
     close: async () => {
       await app.close();

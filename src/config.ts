@@ -42,6 +42,40 @@ export interface Config {
   bootstrapTokenFile: string | undefined;
   /** Whether `POST /devusers.reset` may empty the directory (test stand-ins only). */
   allowReset: boolean;
+  webhooks: WebhookSettings;
+}
+
+export interface WebhookSettings {
+  /**
+   * Whether webhooks may point at private, loopback and link-local addresses. By default only
+   * while the service itself listens on a loopback address (a local stand-in).
+   */
+  allowPrivateTargets: boolean;
+  /** Attempts per delivery, the first included, before it is marked failed. */
+  maxAttempts: number;
+  /** The longest a delivery is retried for, from its first attempt, in seconds. */
+  retryWindowSeconds: number;
+  /** One attempt's time limit (DevRev: 3 s). */
+  timeoutMs: number;
+  /** The first retry's delay; each next one doubles (with jitter), up to an hour. */
+  retryBaseMs: number;
+}
+
+const isLoopbackHost = (host: string) =>
+  host === "localhost" || host === "::1" || host.startsWith("127.") || host === "::ffff:127.0.0.1";
+
+function webhookSettings(env: NodeJS.ProcessEnv, host: string): WebhookSettings {
+  const raw = (env.WEBHOOK_PRIVATE_TARGETS ?? "auto").trim().toLowerCase();
+  if (raw !== "auto" && raw !== "allow" && raw !== "deny") {
+    throw new ConfigError(`WEBHOOK_PRIVATE_TARGETS must be auto, allow or deny, got "${env.WEBHOOK_PRIVATE_TARGETS}"`);
+  }
+  return {
+    allowPrivateTargets: raw === "allow" || (raw === "auto" && isLoopbackHost(host)),
+    maxAttempts: int(env, "WEBHOOK_MAX_ATTEMPTS", 10, 1, 100),
+    retryWindowSeconds: int(env, "WEBHOOK_RETRY_WINDOW", 86_400, 1),
+    timeoutMs: int(env, "WEBHOOK_TIMEOUT_MS", 3000, 100, 60_000),
+    retryBaseMs: int(env, "WEBHOOK_RETRY_BASE_MS", 5000, 1),
+  };
 }
 
 export class ConfigError extends Error {}
@@ -128,9 +162,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `SHUTDOWN_LISTEN_MS (${shutdownListenMs}) must not be longer than SHUTDOWN_TIMEOUT_MS (${shutdownTimeoutMs})`,
     );
   }
+  const host = env.HOST || "127.0.0.1";
   return {
     port: int(env, "PORT", 8080, 0, 65535),
-    host: env.HOST || "127.0.0.1",
+    host,
     databaseUrl: databaseUrl(env.DATABASE_URL),
     logLevel: logLevel(env.LOG_LEVEL),
     rateLimitMax: int(env, "RATE_LIMIT_MAX", 1000, 1),
@@ -150,6 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bootstrapOrg: org(env.DEVUSERS_BOOTSTRAP_ORG),
     bootstrapTokenFile: env.DEVUSERS_BOOTSTRAP_TOKEN_FILE || undefined,
     allowReset: bool(env, "DEVUSERS_ALLOW_RESET"),
+    webhooks: webhookSettings(env, host),
   };
 }
 

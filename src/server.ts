@@ -6,6 +6,7 @@ import type { Config } from "./config.js";
 import { type Db, describeDatabase, dialectOf, openDatabase, sqlitePath } from "./db/database.js";
 import { migrateToLatest } from "./db/migrate.js";
 import { type ServeLock, takeServeLock } from "./db/serve-lock.js";
+import { type DeliveryWorker, startDeliveryWorker } from "./delivery/worker.js";
 import { unavailable } from "./errors.js";
 import { bootstrapToken } from "./services/admin.js";
 import { systemClock } from "./services/context.js";
@@ -25,6 +26,8 @@ export interface Running {
   stop(options?: { listenMs?: number }): Promise<void>;
   /** Ends a drain under way early: unanswered requests get 503 now, and the database closes. */
   hurry(): void;
+  /** The webhook delivery worker (src/delivery). */
+  deliveries: DeliveryWorker;
 }
 
 /**
@@ -62,6 +65,12 @@ export async function startServer(config: Config): Promise<Running> {
 
 function running(config: Config, db: Db, service: App, url: string): Running {
   db.runInBackground();
+  const deliveries = startDeliveryWorker(
+    { db, now: systemClock, allowPrivateWebhookTargets: config.webhooks.allowPrivateTargets },
+    config.webhooks,
+    service.app.log,
+  );
+  service.onChange(() => deliveries.nudge());
   const { connections } = service;
   const log = service.app.log;
   let stopping: Promise<void> | undefined;
@@ -81,6 +90,8 @@ function running(config: Config, db: Db, service: App, url: string): Running {
       // listener stays open for SHUTDOWN_LISTEN_MS, so a load balancer sees /readyz fail and stops
       // sending; whatever still arrives meanwhile is answered.
       service.startDraining();
+      // Deliveries stop first: what is unsent stays in the database for the next start.
+      await deliveries.stop();
       await pause(listenMs);
       connections.stopListening();
       // Requests under way finish; connections close as they are answered, or at once when they
@@ -107,7 +118,7 @@ function running(config: Config, db: Db, service: App, url: string): Running {
     })();
     return stopping;
   };
-  return { service, db, url, stop, hurry: () => wake() };
+  return { service, db, url, stop, hurry: () => wake(), deliveries };
 }
 
 /**

@@ -1,46 +1,9 @@
 // Every body we send validates against DevRev's official OpenAPI description (../shared).
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { Ajv } from "ajv";
-import { parse } from "yaml";
 import { startTestServer, type TestServer } from "./helpers/server.js";
-
-const SPEC_PATH = new URL("../../../shared/devrev/dev-users.openapi.yaml", import.meta.url);
-const LOCAL_COPY = new URL("../../test/fixtures/dev-users.openapi.yaml", import.meta.url);
-
-function loadSpec(): any {
-  const path = existsSync(SPEC_PATH) ? SPEC_PATH : LOCAL_COPY;
-  const spec = parse(readFileSync(path, "utf8"));
-  for (const schema of Object.values(spec.components.schemas)) rewriteDiscriminator(schema, spec.components.schemas);
-  return spec;
-}
-
-/**
- * Ajv cannot read OpenAPI discriminators with mappings, and without them a `oneOf` of subtypes that
- * all require `field_name` matches several at once. So each discriminator becomes "if the property
- * says X, then schema X". A mapped subtype's `additionalProperties: false` means "no fields of its
- * own" in OpenAPI, not "no type or message", so it is dropped from the mapped schemas.
- */
-function rewriteDiscriminator(node: any, schemas: Record<string, any>): void {
-  if (!node || typeof node !== "object") return;
-  if (node.discriminator?.mapping && node.oneOf) {
-    const prop = node.discriminator.propertyName;
-    node.allOf = [
-      ...(node.allOf ?? []),
-      ...Object.entries(node.discriminator.mapping as Record<string, string>).map(([value, ref]) => {
-        const target = schemas[ref.split("/").pop()!];
-        if (target?.additionalProperties === false) delete target.additionalProperties;
-        // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, not a thenable
-        return { if: { properties: { [prop]: { const: value } }, required: [prop] }, then: { $ref: ref } };
-      }),
-    ];
-    node.properties = { ...node.properties, [prop]: { ...node.properties?.[prop] } };
-    delete node.oneOf;
-    delete node.discriminator;
-  }
-  for (const value of Object.values(node)) rewriteDiscriminator(value, schemas);
-}
+import { loadSpec } from "./helpers/spec.js";
 
 describe("responses validate against the official spec", () => {
   let s: TestServer;

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { createPgDatabase, testDialects } from "./helpers/databases.js";
+import { startReceiver } from "./helpers/receiver.js";
 import { SHADOW, startTestServer } from "./helpers/server.js";
 
 const BIN = new URL("../../bin/devusers.js", import.meta.url).pathname;
@@ -135,6 +136,68 @@ for (const { dialect, skip } of await testDialects()) {
         [],
         "journal entries without their link after kill -9",
       );
+    });
+  });
+}
+
+for (const { dialect, skip } of await testDialects()) {
+  describe(`webhook deliveries across kill -9 [${dialect}]`, { skip }, () => {
+    it("an event committed but not yet delivered when the process dies arrives after the restart", async () => {
+      let databaseUrl: string;
+      const cleanups: (() => Promise<void> | void)[] = [];
+      try {
+        if (dialect === "postgres") {
+          const pg = await createPgDatabase();
+          cleanups.push(pg.drop);
+          databaseUrl = pg.url;
+        } else {
+          const dir = mkdtempSync(join(tmpdir(), "devusers-kill-hook-"));
+          cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+          databaseUrl = join(dir, "db.sqlite");
+        }
+        const rx = await startReceiver();
+        cleanups.push(() => rx.close());
+        const env = { DATABASE_URL: databaseUrl, WEBHOOK_RETRY_BASE_MS: "50", WEBHOOK_TIMEOUT_MS: "1000" };
+        const token = cli(env, "token", "create", "--email", "admin@example.com");
+        const first = await startChild(env);
+        cleanups.push(() => {
+          first.child.kill("SIGKILL");
+        });
+        const hook = await post(first.url, token, "/webhooks.create", {
+          url: rx.url,
+          event_types: ["dev_user_created"],
+        });
+        assert.equal(hook.status, 201);
+        await rx.waitFor(() => rx.received.some((r) => r.json.type === "verify"), "the verify event");
+        for (;;) {
+          const w = await post(first.url, token, "/webhooks.get", { id: hook.body.webhook.id });
+          if (w.body.webhook.status === "active") break;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        // The receiver is down: every event is committed, none delivered, when the process dies.
+        rx.status = 503;
+        const emails = Array.from({ length: 10 }, (_, i) => `killed-${i}@example.com`);
+        for (const email of emails) {
+          assert.equal((await post(first.url, token, "/dev-users.create", { email, state: "shadow" })).status, 201);
+        }
+        first.child.kill("SIGKILL");
+        await first.exited;
+        rx.status = 200;
+        const second = await startChild(env);
+        cleanups.push(() => {
+          second.child.kill("SIGKILL");
+        });
+        const got = () =>
+          new Set(
+            rx.received
+              .filter((r) => r.json.type === "dev_user_created" && r.answered === 200)
+              .map((r) => r.json.dev_user_created.dev_user.email),
+          );
+        // What the dead process had taken is taken again once its lease (timeout + 5 s) ends.
+        await rx.waitFor(() => emails.every((e) => got().has(e)), "every event after the restart", 30_000);
+      } finally {
+        for (const c of cleanups.reverse()) await c();
+      }
     });
   });
 }

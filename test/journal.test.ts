@@ -41,7 +41,8 @@ describe("the journal's one writer", () => {
     const offenders: string[] = [];
     for (const file of sourceFiles(SRC)) {
       const rel = file.slice(SRC.length);
-      if (rel.startsWith("db/") || rel === "services/journal.ts") continue;
+      // The delivery worker's bookkeeping (deliveries, cursors, health) is not a directory change.
+      if (rel.startsWith("db/") || rel === "services/journal.ts" || rel === "services/delivery-state.ts") continue;
       const text = readFileSync(file, "utf8");
       if (/writes\.run\(|\.transaction\(\)|appendJournalEntry/.test(text)) offenders.push(rel);
     }

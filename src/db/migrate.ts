@@ -4,6 +4,7 @@ import * as orgIdIndex from "./migrations/2026-11-27T11-30-00_dev-users-org-id-i
 import * as perOrgUserNumbers from "./migrations/2026-12-01T10-00-00_per-org-user-numbers.js";
 import * as tokenGeneration from "./migrations/2026-12-01T11-00-00_token-generation.js";
 import * as changeJournal from "./migrations/2026-12-01T20-00-00_change-journal.js";
+import * as webhooks from "./migrations/2026-12-01T21-00-00_webhooks.js";
 import type { Database } from "./types.js";
 
 // Listed here rather than read from disk so the build needs no file-system lookups at start.
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   "2026-12-01T10-00-00_per-org-user-numbers": perOrgUserNumbers,
   "2026-12-01T11-00-00_token-generation": tokenGeneration,
   "2026-12-01T20-00-00_change-journal": changeJournal,
+  "2026-12-01T21-00-00_webhooks": webhooks,
 };
 
 /** Every migration's name, oldest first. */

@@ -42,3 +42,11 @@ export async function readAll<R>(db: Kysely<Database>, query: Compilable<R>): Pr
 export async function readFirst<R>(db: Kysely<Database>, query: Compilable<R>): Promise<R | undefined> {
   return (await readAll(db, query))[0];
 }
+
+/** Runs a write: directly on a batch's writer where there is one, through Kysely otherwise. */
+export async function execute(db: Kysely<Database>, query: Compilable<unknown>): Promise<void> {
+  const compiled = query.compile();
+  const direct = directConnections.get(db);
+  if (direct?.writes) direct.all(compiled.sql, compiled.parameters);
+  else await db.executeQuery(compiled);
+}

@@ -10,6 +10,8 @@ export interface OrgsTable {
   created_date: string;
   /** The number the org's next user gets (src/db/repositories/orgs.ts, allocateUserNumbers). */
   next_user_number: ColumnType<number, number | undefined, number>;
+  /** The number the org's next webhook gets. */
+  next_webhook_number: ColumnType<number, number | undefined, number>;
 }
 
 export interface DevUsersTable {
@@ -103,6 +105,54 @@ export interface JournalTable {
   request_id: string | null;
 }
 
+export interface WebhooksTable {
+  id: Generated<number>;
+  org_id: number;
+  /** The `<n>` of its DON, `…:webhook/<n>`: per org, never reused. */
+  number: ColumnType<number, number, never>;
+  url: string;
+  secret: string;
+  status: string;
+  /** JSON text: string[]. */
+  event_types: JsonText;
+  /** JSON text: {name, value}[]. */
+  headers: JsonText;
+  created_by_id: number | null;
+  modified_by_id: number | null;
+  created_date: string;
+  modified_date: string;
+  verify_challenge: string | null;
+  verify_deadline: string | null;
+  consecutive_failures: ColumnType<number, number | undefined, number>;
+  failing_since: string | null;
+  last_error: string | null;
+}
+
+export interface DeliveryCursorsTable {
+  org_id: number;
+  last_seq: number;
+}
+
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  org_id: number;
+  webhook_id: number;
+  journal_seq: number;
+  event_id: string;
+  type: string;
+  ordering_key: string;
+  body: string;
+  state: string;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_date: string;
+  lease_until: string | null;
+  last_status: number | null;
+  last_error: string | null;
+  last_latency_ms: number | null;
+  created_date: string;
+  delivered_date: string | null;
+}
+
 export interface Database {
   orgs: OrgsTable;
   dev_users: DevUsersTable;
@@ -111,6 +161,9 @@ export interface Database {
   signing_keys: SigningKeysTable;
   journal: JournalTable;
   journal_heads: JournalHeadsTable;
+  webhooks: WebhooksTable;
+  delivery_cursors: DeliveryCursorsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 export type OrgRow = Selectable<OrgsTable>;
@@ -121,6 +174,9 @@ export type DevUserPatch = Updateable<DevUsersTable>;
 export type IdentityRow = Selectable<ExternalIdentitiesTable>;
 export type SigningKeyRow = Selectable<SigningKeysTable>;
 export type JournalRow = Selectable<JournalTable>;
+export type WebhookRow = Selectable<WebhooksTable>;
+export type WebhookPatch = Updateable<WebhooksTable>;
+export type DeliveryRow = Selectable<WebhookDeliveriesTable>;
 export type NewJournalEntry = Omit<Insertable<JournalTable>, "seq">;
 
 /** Job history as stored: enum fields as their ids. */

@@ -1,8 +1,10 @@
 // How a write transaction reaches the disk. Services hand over a unit of work and get its
 // result once its commit is durable; they never know whether it shared that commit.
 import { CompiledQuery, type Kysely } from "kysely";
+import { beginUnit, endUnits } from "./deferred-appends.js";
 import { type DirectConnection, registerDirect, unregisterDirect } from "./reads.js";
-import type { Database } from "./types.js";
+import { writeJournalEntries } from "./repositories/journal.js";
+import type { Database, NewJournalEntry } from "./types.js";
 
 export type Work<T> = (trx: Kysely<Database>) => Promise<T>;
 
@@ -63,11 +65,14 @@ export function groupCommit(
           // writes is refused at once (SQLITE_BUSY) when another process, such as the CLI, holds it.
           await exec(BEGIN);
           try {
+            const appends: NewJournalEntry[] = [];
             for (const job of batch) {
               await exec(SAVEPOINT);
               try {
+                const pending = beginUnit(conn);
                 const value = await job.work(conn);
                 await exec(RELEASE);
+                appends.push(...pending);
                 outcomes.push({ ok: true, value });
               } catch (err) {
                 // If the failure already ended the transaction (disk full, I/O error), there is no
@@ -79,12 +84,16 @@ export function groupCommit(
                 outcomes.push({ ok: false, value: err });
               }
             }
+            endUnits(conn);
+            // The entries of the units that held, in their order: seq order is commit order.
+            if (appends.length > 0) await writeJournalEntries(conn, appends);
             await exec(COMMIT);
           } catch (err) {
             await exec(ROLLBACK).catch(() => {});
             throw err;
           }
         } finally {
+          endUnits(conn);
           unregisterDirect(conn);
         }
       });

@@ -125,7 +125,7 @@ const enumValue = {
   required: ["id", "label", "ordinal"],
 } as const;
 
-const userSummary = {
+export const userSummary = {
   type: "object",
   properties: {
     type: { type: "string", enum: ["dev_user"] },

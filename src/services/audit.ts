@@ -1,13 +1,18 @@
 // The audit log: the change journal read back, admin-only and org-scoped, newest first.
+
+import type { Kysely } from "kysely";
 import { type JournalQuery, listJournal } from "../db/repositories/journal.js";
 import { findOrgBySlug } from "../db/repositories/orgs.js";
-import type { JournalRow } from "../db/types.js";
+import type { Database, JournalRow } from "../db/types.js";
 import { assertThat, valueNotPermitted } from "../errors.js";
 import { devUserDon, parseDevUserId } from "../ids.js";
 import type { Caller, Deps } from "./context.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import { OPERATIONS, type Operation } from "./journal.js";
+import { diffOf, renderBefore, summariesFor } from "./journal-render.js";
 import { requireAdmin } from "./policy.js";
+import { webhookDon } from "./webhooks.js";
+import type { WireDevUser } from "./wire.js";
 
 export const AUDIT_ACTOR_KINDS = ["cli", "system"] as const;
 export const OPERATION_NAMES = Object.keys(OPERATIONS) as Operation[];
@@ -62,7 +67,32 @@ const userRef = (org: string, number: number) => ({
   display_id: `DEVU-${number}`,
 });
 
-export function toWireAuditEntry(org: string, row: JournalRow): WireAuditEntry {
+function objectRef(org: string, row: JournalRow): WireAuditEntry["object"] {
+  const n = Number(row.object_id);
+  if (row.object_type === "dev_user" && row.object_id !== null) return userRef(org, n);
+  if (row.object_type === "webhook" && row.object_id !== null) return { type: "webhook", id: webhookDon(org, n) };
+  return { type: row.object_type, id: `don:identity:dvrv-us-1:devo/${org}` };
+}
+
+/** Entries in the API's form, diffs rendered into the object as it was. */
+export async function toWireAuditEntries(
+  db: Kysely<Database>,
+  orgId: number,
+  org: string,
+  rows: JournalRow[],
+): Promise<WireAuditEntry[]> {
+  const entries = rows.map((r) => toWireAuditEntry(org, r));
+  const diffs = entries.map((e) => diffOf(e.before));
+  if (!diffs.some(Boolean)) return entries;
+  const summaryOf = await summariesFor(db, orgId, org, diffs);
+  entries.forEach((e, i) => {
+    const diff = diffs[i];
+    if (diff) e.before = renderBefore(e.after as WireDevUser, diff, summaryOf);
+  });
+  return entries;
+}
+
+function toWireAuditEntry(org: string, row: JournalRow): WireAuditEntry {
   const seq = Number(row.seq);
   const entry: WireAuditEntry = {
     id: `don:identity:dvrv-us-1:devo/${org}:audit_log/${seq}`,
@@ -74,10 +104,7 @@ export function toWireAuditEntry(org: string, row: JournalRow): WireAuditEntry {
       row.actor_type === "dev_user" && row.actor_id !== null
         ? userRef(org, Number(row.actor_id))
         : { type: row.actor_type },
-    object:
-      row.object_type === "dev_user" && row.object_id !== null
-        ? userRef(org, Number(row.object_id))
-        : { type: row.object_type, id: `don:identity:dvrv-us-1:devo/${org}` },
+    object: objectRef(org, row),
   };
   if (row.related_id !== null) entry.related_object = userRef(org, Number(row.related_id));
   if (row.before !== null) entry.before = JSON.parse(row.before);
@@ -165,7 +192,9 @@ export async function listAuditLog(deps: Deps, caller: Caller, input: AuditListI
   const more = rows.length > limit;
   const page = rows.slice(0, limit);
   if (direction === "before") page.reverse();
-  const out: AuditListOutput = { audit_logs: page.map((r) => toWireAuditEntry(caller.org, r)) };
+  const out: AuditListOutput = {
+    audit_logs: await toWireAuditEntries(deps.db.kysely, caller.orgId, caller.org, page),
+  };
   const first = page[0];
   const last = page.at(-1);
   const olderBeyond = direction === "after" ? more : boundary !== undefined;
@@ -189,5 +218,5 @@ export async function auditEntriesSince(
   const row = await findOrgBySlug(deps.db.kysely, org);
   if (!row) return undefined;
   const rows = await listJournal(deps.db.kysely, { orgId: row.id, beyond: afterSeq, order: "asc", limit });
-  return rows.map((r) => toWireAuditEntry(org, r));
+  return toWireAuditEntries(deps.db.kysely, row.id, org, rows);
 }

@@ -39,6 +39,10 @@ export class CallerMemo {
 export interface Deps {
   db: Db;
   now: () => string;
+  /** Whether webhooks may point at private addresses (WEBHOOK_PRIVATE_TARGETS); false if unset. */
+  allowPrivateWebhookTargets?: boolean;
+  /** Told after every journalled write commits (the delivery worker starts a round at once). */
+  changed?: () => void;
 }
 
 export const systemClock = () => new Date().toISOString();

@@ -3,17 +3,19 @@
 import { deleteAllUsers } from "../db/repositories/directory.js";
 import { deleteJournal } from "../db/repositories/journal.js";
 import { allOrgIds } from "../db/repositories/orgs.js";
+import { deleteAllWebhooks } from "../db/repositories/webhooks.js";
 import { ensureAdmin } from "./admin.js";
 import type { Caller, Deps } from "./context.js";
 import { type Actor, type Context, contextOf, journalled } from "./journal.js";
 import { requireAdmin } from "./policy.js";
 
 /**
- * Empties the directory in one transaction: every user and identity of every org, and the
- * journal, which then starts again with one `directory.reset` entry per org, by `who`.
+ * Empties the directory in one transaction: every user, identity and webhook of every org, and
+ * the journal, which then starts again with one `directory.reset` entry per org, by `who`.
  */
 export async function emptyDirectory(deps: Deps, who: Context = { actor: { type: "system" } }): Promise<void> {
   await journalled(deps, who, async (trx, journal) => {
+    await deleteAllWebhooks(trx);
     await deleteAllUsers(trx);
     await deleteJournal(trx);
     const orgs = await allOrgIds(trx);

@@ -28,14 +28,19 @@ export const OPERATIONS = {
   "auth_tokens.create": "create",
   "directory.load": "create",
   "directory.reset": "delete",
+  "webhooks.create": "create",
+  "webhooks.update": "update",
+  "webhooks.delete": "delete",
+  "webhooks.verify": "update",
+  "webhooks.redeliver": "other",
 } as const;
 
 export type Operation = keyof typeof OPERATIONS;
-export type ObjectType = "dev_user" | "org";
+export type ObjectType = "dev_user" | "org" | "webhook";
 
 export interface Change {
   operation: Operation;
-  /** A dev user by its number in the org (the `<n>` of DEVU-<n>), or an org by its row id. */
+  /** A dev user or webhook by its number in the org (the `<n>` of its id), or an org by its row id. */
   object: { type: ObjectType; id: number | null };
   /** The org the change is in, when it is not the caller's (the CLI finds it in the transaction). */
   orgId?: number;
@@ -44,8 +49,22 @@ export interface Change {
   /** The object's wire form before and after the change; absent for what did not exist. */
   before?: unknown;
   after?: unknown;
+  /**
+   * Instead of `before`, for the hottest writes: what the change replaced, from which readers
+   * render `before` exactly (services/journal-render.ts).
+   */
+  diff?: UserDiff;
   /** What else the operation records (the identity linked, a merge's secondary, a token's expiry). */
   details?: Record<string, unknown>;
+}
+
+/** A dev user's change as a diff: its previous mark, and the identity added or removed. */
+export interface UserDiff {
+  modified_date: string;
+  modified_by_id: number | null;
+  /** Added at the end of the list, which held this many before. */
+  identity_added?: number;
+  identity_removed?: { at: number; identity: unknown };
 }
 
 export interface Journal {
@@ -75,7 +94,7 @@ export function journalled<T>(
   work: (trx: Kysely<Database>, journal: Journal) => Promise<T>,
 ): Promise<T> {
   const context = "actor" in who ? who : contextOf(who);
-  return deps.db.writes.run(async (trx) => {
+  const result = deps.db.writes.run(async (trx) => {
     let recorded = 0;
     let unchanged = false;
     const journal: Journal = {
@@ -91,7 +110,7 @@ export function journalled<T>(
           object_type: c.object.type,
           object_id: c.object.id,
           related_id: c.relatedId ?? null,
-          before: json(c.before),
+          before: c.diff ? json({ diff: c.diff }) : json(c.before),
           after: json(c.after),
           details: json(c.details),
           request_id: context.requestId ?? null,
@@ -108,4 +127,6 @@ export function journalled<T>(
       throw new Error("a write recorded no journal entry and did not say it changed nothing");
     return result;
   });
+  if (deps.changed) void result.then(deps.changed, () => {});
+  return result;
 }

@@ -18,7 +18,7 @@ export function toUserSummary(org: string, row: DevUserRow): UserSummary {
   return s;
 }
 
-function toWireIdentity(row: IdentityRow): WireIdentity {
+export function toWireIdentity(row: IdentityRow): WireIdentity {
   const w: WireIdentity = { issuer: row.issuer, id: row.external_id, is_verified: row.is_verified === 1 };
   if (row.display_name !== null) w.display_name = row.display_name;
   return w;

@@ -17,13 +17,13 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable("journal_heads")
-    .addColumn("org_id", bigint, (c) => c.primaryKey().references("orgs.id"))
+    .addColumn("org_id", bigint, (c) => c.primaryKey())
     .addColumn("next_seq", bigint, (c) => c.notNull())
     .execute();
   await db.schema
     .createTable("journal")
     .addColumn("id", idType, id)
-    .addColumn("org_id", bigint, (c) => c.notNull().references("orgs.id"))
+    .addColumn("org_id", bigint, (c) => c.notNull())
     .addColumn("seq", bigint, (c) => c.notNull())
     .addColumn("created_date", "text", (c) => c.notNull())
     // 'dev_user' (actor_id is the user's number in the org), 'cli' or 'system'; later kinds add

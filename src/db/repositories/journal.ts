@@ -1,9 +1,12 @@
-// The change journal's rows. Appending is two prepared statements: take the org's next seq (on
-// PostgreSQL this locks the org's journal head until the transaction ends, so the org's journalled
-// writes commit in seq order), then insert. Services record last in a transaction: whoever holds
-// a head waits for nothing but its commit.
-import type { Kysely } from "kysely";
+// The change journal's rows. On PostgreSQL appending is two prepared statements: take the org's
+// next seq from its journal head (which locks the head until the transaction ends, so the org's
+// journalled writes commit in seq order), then insert. Services record last in a transaction:
+// whoever holds a head waits for nothing but its commit. On SQLite, where writers take turns
+// anyway, it is one statement.
+import { type Kysely, PostgresAdapter, sql } from "kysely";
+import { pendingAppends } from "../deferred-appends.js";
 import { prepared } from "../prepared.js";
+import { execute } from "../reads.js";
 import type { Database, JournalRow, NewJournalEntry } from "../types.js";
 
 const takeSeq = prepared((db, orgId: number) =>
@@ -14,62 +17,105 @@ const takeSeq = prepared((db, orgId: number) =>
     .returning("next_seq"),
 );
 
-const insertEntry = prepared(
-  (
-    db,
-    orgId: number,
-    seq: number,
-    createdDate: string,
-    actorType: string,
-    actorId: number | null,
-    operation: string,
-    objectType: string,
-    objectId: number | null,
-    relatedId: number | null,
-    before: string | null,
-    after: string | null,
-    details: string | null,
-    requestId: string | null,
-  ) =>
-    db.insertInto("journal").values({
-      org_id: orgId,
-      seq,
-      created_date: createdDate,
-      actor_type: actorType,
-      actor_id: actorId,
-      operation,
-      object_type: objectType,
-      object_id: objectId,
-      related_id: relatedId,
-      before,
-      after,
-      details,
-      request_id: requestId,
-    }),
+const VALUES = (
+  e: NewJournalEntry,
+): [
+  string,
+  string,
+  number | null,
+  string,
+  string,
+  number | null,
+  number | null,
+  string | null,
+  string | null,
+  string | null,
+  string | null,
+] => [
+  e.created_date,
+  e.actor_type,
+  e.actor_id ?? null,
+  e.operation,
+  e.object_type,
+  e.object_id ?? null,
+  e.related_id ?? null,
+  e.before ?? null,
+  e.after ?? null,
+  e.details ?? null,
+  e.request_id ?? null,
+];
+
+const columns = (
+  createdDate: string,
+  actorType: string,
+  actorId: number | null,
+  operation: string,
+  objectType: string,
+  objectId: number | null,
+  relatedId: number | null,
+  before: string | null,
+  after: string | null,
+  details: string | null,
+  requestId: string | null,
+) => ({
+  created_date: createdDate,
+  actor_type: actorType,
+  actor_id: actorId,
+  operation,
+  object_type: objectType,
+  object_id: objectId,
+  related_id: relatedId,
+  before,
+  after,
+  details,
+  request_id: requestId,
+});
+
+const insertEntry = prepared((db, orgId: number, seq: number, ...rest: Parameters<typeof columns>) =>
+  db.insertInto("journal").values({ org_id: orgId, seq, ...columns(...rest) }),
 );
 
-/** Appends an entry in the calling transaction and returns its seq. */
-export async function appendJournalEntry(db: Kysely<Database>, e: NewJournalEntry): Promise<number> {
-  const row = await takeSeq.first(db, e.org_id);
-  if (!row) throw new Error(`no journal head for org ${e.org_id}`);
-  const seq = Number(row.next_seq) - 1;
-  await insertEntry.all(
-    db,
-    e.org_id,
-    seq,
-    e.created_date,
-    e.actor_type,
-    e.actor_id ?? null,
-    e.operation,
-    e.object_type,
-    e.object_id ?? null,
-    e.related_id ?? null,
-    e.before ?? null,
-    e.after ?? null,
-    e.details ?? null,
-    e.request_id ?? null,
-  );
-  return seq;
+/**
+ * Appends an entry in the calling transaction. Inside an SQLite group commit it is written with
+ * the batch's others just before the commit (src/db/deferred-appends.ts); otherwise at once.
+ */
+export async function appendJournalEntry(db: Kysely<Database>, e: NewJournalEntry): Promise<void> {
+  const pending = pendingAppends(db);
+  if (pending) {
+    pending.push(e);
+    return;
+  }
+  if (!(db.getExecutor().adapter instanceof PostgresAdapter)) {
+    await writeJournalEntries(db, [e]);
+    return;
+  }
+  const head = await takeSeq.first(db, e.org_id);
+  if (!head) throw new Error(`no journal head for org ${e.org_id}`);
+  await insertEntry.all(db, e.org_id, Number(head.next_seq) - 1, ...VALUES(e));
+}
+
+const lastSeq = prepared((db, orgId: number) =>
+  db.selectFrom("journal").select("seq").where("org_id", "=", orgId).orderBy("seq", "desc").limit(sql.lit(1)),
+);
+
+const CHUNK = 64;
+
+/**
+ * SQLite, whose writers take turns: each org's next seqs follow its last entry's, in the order
+ * given, in multi-row INSERTs.
+ */
+export async function writeJournalEntries(db: Kysely<Database>, entries: NewJournalEntry[]): Promise<void> {
+  const next = new Map<number, number>();
+  const rows = [];
+  for (const e of entries) {
+    let seq = next.get(e.org_id);
+    if (seq === undefined) seq = Number((await lastSeq.first(db, e.org_id))?.seq ?? 0) + 1;
+    next.set(e.org_id, seq + 1);
+    rows.push({ ...e, seq });
+  }
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    await execute(db, db.insertInto("journal").values(rows.slice(i, i + CHUNK)));
+  }
 }
 
 export interface JournalQuery {

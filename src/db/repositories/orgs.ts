@@ -63,3 +63,7 @@ export async function allOrgIds(db: Kysely<Database>): Promise<number[]> {
 export async function ping(db: Kysely<Database>): Promise<void> {
   await sql`select 1`.execute(db);
 }
+
+export function findOrgById(db: Kysely<Database>, id: number): Promise<OrgRow | undefined> {
+  return db.selectFrom("orgs").selectAll().where("id", "=", id).executeTakeFirst();
+}

@@ -1,0 +1,258 @@
+// Webhook deliveries: made from the journal (fan-out), taken by a worker under a lease, and
+// settled with their outcome. On PostgreSQL several instances share them: a cursor row locked with
+// SKIP LOCKED makes one instance at a time fan out an org, and a delivery is taken by one
+// instance until its lease ends.
+import { type Kysely, PostgresAdapter, sql } from "kysely";
+import type { Database, DeliveryRow, JournalRow, WebhookRow } from "../types.js";
+
+const isPostgres = (db: Kysely<Database>) => db.getExecutor().adapter instanceof PostgresAdapter;
+
+export interface NewDelivery {
+  org_id: number;
+  webhook_id: number;
+  journal_seq: number;
+  event_id: string;
+  type: string;
+  ordering_key: string;
+  body: string;
+  created_date: string;
+}
+
+/**
+ * Orgs whose journal has entries no delivery has been made from yet: per org, its last entry (one
+ * index entry) against its cursor.
+ */
+export async function orgsWithNewEntries(db: Kysely<Database>): Promise<number[]> {
+  const rows = await db
+    .selectFrom("orgs as o")
+    .leftJoin("delivery_cursors as c", "c.org_id", "o.id")
+    .select((eb) => [
+      "o.id",
+      "c.last_seq",
+      eb
+        .selectFrom("journal as j")
+        .select("j.seq")
+        .whereRef("j.org_id", "=", "o.id")
+        .orderBy("j.seq", "desc")
+        .limit(1)
+        .as("last"),
+    ])
+    .execute();
+  return rows.filter((r) => r.last !== null && Number(r.last) > Number(r.last_seq ?? 0)).map((r) => Number(r.id));
+}
+
+/** Whether any delivery is due now (a read, so an idle worker takes no write lock). */
+export async function anyDue(db: Kysely<Database>, now: string): Promise<boolean> {
+  const row = await db
+    .selectFrom("webhook_deliveries")
+    .select("id")
+    .where("state", "=", "pending")
+    .where("next_attempt_date", "<=", now)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
+ * In the calling transaction: the org's last fanned-out seq, locked so no other instance fans the
+ * org out meanwhile; undefined when another instance holds it (PostgreSQL).
+ */
+export async function lockCursor(db: Kysely<Database>, orgId: number): Promise<number | undefined> {
+  await db
+    .insertInto("delivery_cursors")
+    .values({ org_id: orgId, last_seq: 0 })
+    .onConflict((oc) => oc.doNothing())
+    .execute();
+  let q = db.selectFrom("delivery_cursors").select("last_seq").where("org_id", "=", orgId);
+  if (isPostgres(db)) q = q.forUpdate().skipLocked();
+  const row = await q.executeTakeFirst();
+  return row === undefined ? undefined : Number(row.last_seq);
+}
+
+export async function moveCursor(db: Kysely<Database>, orgId: number, lastSeq: number): Promise<void> {
+  await db.updateTable("delivery_cursors").set({ last_seq: lastSeq }).where("org_id", "=", orgId).execute();
+}
+
+export function entriesAfter(
+  db: Kysely<Database>,
+  orgId: number,
+  afterSeq: number,
+  limit: number,
+): Promise<JournalRow[]> {
+  return db
+    .selectFrom("journal")
+    .selectAll()
+    .where("org_id", "=", orgId)
+    .where("seq", ">", afterSeq)
+    .orderBy("seq")
+    .limit(limit)
+    .execute();
+}
+
+export function webhooksOfOrg(db: Kysely<Database>, orgId: number): Promise<WebhookRow[]> {
+  return db.selectFrom("webhooks").selectAll().where("org_id", "=", orgId).orderBy("id").execute();
+}
+
+export async function insertDeliveries(db: Kysely<Database>, rows: NewDelivery[], now: string): Promise<void> {
+  for (let i = 0; i < rows.length; i += 64) {
+    await db
+      .insertInto("webhook_deliveries")
+      .values(rows.slice(i, i + 64).map((r) => ({ ...r, state: "pending", next_attempt_date: now })))
+      .execute();
+  }
+}
+
+/**
+ * Takes up to `limit` deliveries that are due, each the earliest unsettled one of its webhook and
+ * ordering key (so a webhook's events about one object go out in journal order), and leases them
+ * until `leaseUntil`. A lease that ran out (its worker died) makes the delivery due again.
+ */
+export async function claimDue(
+  db: Kysely<Database>,
+  now: string,
+  leaseUntil: string,
+  limit: number,
+): Promise<DeliveryRow[]> {
+  const due = db
+    .selectFrom("webhook_deliveries as d")
+    .select("d.id")
+    .where("d.state", "=", "pending")
+    .where("d.next_attempt_date", "<=", now)
+    .where((eb) => eb.or([eb("d.lease_until", "is", null), eb("d.lease_until", "<", now)]))
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom("webhook_deliveries as e")
+            .select(sql.lit(1).as("one"))
+            .whereRef("e.webhook_id", "=", "d.webhook_id")
+            .whereRef("e.ordering_key", "=", "d.ordering_key")
+            .where("e.state", "=", "pending")
+            .where((eb) =>
+              eb.or([
+                eb("e.journal_seq", "<", eb.ref("d.journal_seq")),
+                eb.and([eb("e.journal_seq", "=", eb.ref("d.journal_seq")), eb("e.id", "<", eb.ref("d.id"))]),
+              ]),
+            ),
+        ),
+      ),
+    )
+    .orderBy("d.id")
+    .limit(limit);
+  const locked = isPostgres(db) ? due.forUpdate().skipLocked() : due;
+  return db
+    .updateTable("webhook_deliveries")
+    .set({ lease_until: leaseUntil })
+    .where("id", "in", locked)
+    .returningAll()
+    .execute();
+}
+
+export interface Outcome {
+  status: number | null;
+  error: string | null;
+  latencyMs: number;
+}
+
+export async function settleDelivered(db: Kysely<Database>, id: number, o: Outcome, now: string): Promise<void> {
+  await db
+    .updateTable("webhook_deliveries")
+    .set((eb) => ({
+      state: "delivered",
+      attempts: eb("attempts", "+", 1),
+      lease_until: null,
+      last_status: o.status,
+      last_error: null,
+      last_latency_ms: o.latencyMs,
+      delivered_date: now,
+    }))
+    .where("id", "=", id)
+    .execute();
+}
+
+/** A failed attempt: tried again at `retryAt`, or failed for good when `retryAt` is undefined. */
+export async function settleFailed(
+  db: Kysely<Database>,
+  id: number,
+  o: Outcome,
+  retryAt: string | undefined,
+): Promise<void> {
+  await db
+    .updateTable("webhook_deliveries")
+    .set((eb) => ({
+      state: retryAt === undefined ? "failed" : "pending",
+      attempts: eb("attempts", "+", 1),
+      lease_until: null,
+      last_status: o.status,
+      last_error: o.error,
+      last_latency_ms: o.latencyMs,
+      ...(retryAt === undefined ? {} : { next_attempt_date: retryAt }),
+    }))
+    .where("id", "=", id)
+    .execute();
+}
+
+export async function recordHealth(
+  db: Kysely<Database>,
+  webhookId: number,
+  ok: boolean,
+  error: string | null,
+  now: string,
+) {
+  await db
+    .updateTable("webhooks")
+    .set((eb) =>
+      ok
+        ? { consecutive_failures: 0, failing_since: null, last_error: null }
+        : {
+            consecutive_failures: eb("consecutive_failures", "+", 1),
+            failing_since: eb.fn.coalesce("failing_since", sql.val(now)),
+            last_error: error,
+          },
+    )
+    .where("id", "=", webhookId)
+    .execute();
+}
+
+export interface DeliveryPage {
+  webhookId: number;
+  /** Keyset boundary: deliveries with a smaller id (newest first). */
+  beforeId?: number;
+  limit: number;
+}
+
+export function listDeliveries(db: Kysely<Database>, p: DeliveryPage): Promise<DeliveryRow[]> {
+  let q = db.selectFrom("webhook_deliveries").selectAll().where("webhook_id", "=", p.webhookId);
+  if (p.beforeId !== undefined) q = q.where("id", "<", p.beforeId);
+  return q.orderBy("id", "desc").limit(p.limit).execute();
+}
+
+/** Makes settled deliveries of a webhook due again: one event, or those made in a time range. */
+export async function redeliver(
+  db: Kysely<Database>,
+  webhookId: number,
+  which: { eventId?: string; from?: string; to?: string },
+  now: string,
+): Promise<number> {
+  let q = db
+    .updateTable("webhook_deliveries")
+    .set({ state: "pending", next_attempt_date: now, lease_until: null, delivered_date: null })
+    .where("webhook_id", "=", webhookId)
+    .where("state", "in", ["delivered", "failed"]);
+  if (which.eventId !== undefined) q = q.where("event_id", "=", which.eventId);
+  if (which.from !== undefined) q = q.where("created_date", ">=", which.from);
+  if (which.to !== undefined) q = q.where("created_date", "<=", which.to);
+  const res = await q.executeTakeFirst();
+  return Number(res.numUpdatedRows);
+}
+
+/** Unverified webhooks whose handshake is still open. */
+export function awaitingVerification(db: Kysely<Database>, now: string): Promise<WebhookRow[]> {
+  return db
+    .selectFrom("webhooks")
+    .selectAll()
+    .where("status", "=", "unverified")
+    .where("verify_challenge", "is not", null)
+    .where("verify_deadline", ">", now)
+    .orderBy("id")
+    .execute();
+}

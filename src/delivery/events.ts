@@ -1,0 +1,66 @@
+// What a journal entry means to a webhook: DevRev's event types and their bodies. A merge is two
+// updates (the secondary is deactivated, not deleted, so there is no dev_user_deleted); token
+// issues, loads and resets have no DevRev event. An event about a webhook carries its `secret`
+// field empty: the spec requires the field, and no receiver may learn another webhook's secret.
+import type { JournalRow } from "../db/types.js";
+import type { EventType } from "../services/webhook-events.js";
+import { webhookDon } from "../services/webhooks.js";
+
+export interface EventSpec {
+  type: EventType;
+  /** What the event is about: a webhook's events about one object go out in journal order. */
+  orderingKey: string;
+  payload: Record<string, unknown>;
+}
+
+const parse = (text: string | null): any => (text === null ? undefined : JSON.parse(text));
+
+/** The events of an entry; `before` is the object as it was, rendered if the entry holds a diff. */
+export function eventsOf(org: string, row: JournalRow, before: unknown): EventSpec[] {
+  const after = parse(row.after);
+  const details = parse(row.details);
+  const n = Number(row.object_id);
+  const userKey = `dev_user/${n}`;
+  switch (row.operation) {
+    case "dev_users.create":
+      return [{ type: "dev_user_created", orderingKey: userKey, payload: { dev_user: after } }];
+    case "dev_users.update":
+    case "dev_users.self.update":
+    case "dev_users.activate":
+    case "dev_users.deactivate":
+    case "dev_users.identities.link":
+    case "dev_users.identities.unlink":
+    case "dev_users.role.set":
+      return [{ type: "dev_user_updated", orderingKey: userKey, payload: { dev_user: after, old_dev_user: before } }];
+    case "dev_users.merge":
+      return [
+        { type: "dev_user_updated", orderingKey: userKey, payload: { dev_user: after, old_dev_user: before } },
+        {
+          type: "dev_user_updated",
+          orderingKey: `dev_user/${Number(row.related_id)}`,
+          payload: { dev_user: details.secondary_user.after, old_dev_user: details.secondary_user.before },
+        },
+      ];
+    case "webhooks.create":
+      return [{ type: "webhook_created", orderingKey: `webhook/${n}`, payload: { webhook: { ...after, secret: "" } } }];
+    case "webhooks.update":
+    case "webhooks.verify":
+      return [{ type: "webhook_updated", orderingKey: `webhook/${n}`, payload: { webhook: { ...after, secret: "" } } }];
+    case "webhooks.delete":
+      return [{ type: "webhook_deleted", orderingKey: `webhook/${n}`, payload: { id: webhookDon(org, n) } }];
+    default:
+      return [];
+  }
+}
+
+/** DevRev's envelope: `{id, webhook_id, timestamp, type, <type>: {...}}`. */
+export function envelope(org: string, webhookNumber: number, row: JournalRow, index: number, event: EventSpec): string {
+  const webhookId = webhookDon(org, webhookNumber);
+  return JSON.stringify({
+    id: `${webhookId}:event/${Number(row.seq)}-${index}`,
+    webhook_id: webhookId,
+    timestamp: row.created_date,
+    type: event.type,
+    [event.type]: event.payload,
+  });
+}

@@ -1,0 +1,142 @@
+// The delivery worker: turns the journal into deliveries, sends the verify handshake to new
+// webhooks, and sends due deliveries, retrying with backoff. Fed only by the database, so a
+// subscriber being slow or down never slows a write, a crash loses nothing (deliveries are made
+// in the same transaction that moves the cursor past their entries), and several instances on
+// one PostgreSQL share the work. Started and stopped by server.ts.
+import type { WebhookSettings } from "../config.js";
+import type { WebhookRow } from "../db/types.js";
+import type { Deps } from "../services/context.js";
+import {
+  claimDeliveries,
+  fanOutOrg,
+  orgSlugs,
+  orgsToFanOut,
+  pendingVerifications,
+  type RetryPolicy,
+  settleDelivery,
+  webhookRow,
+} from "../services/delivery-state.js";
+import { markVerified, webhookDon } from "../services/webhooks.js";
+import { createSender, type Sender } from "./sender.js";
+
+const IDLE_MS = 200;
+/** Past an attempt's time limit, how long a delivery stays taken by the worker that took it. */
+const LEASE_MARGIN_MS = 5_000;
+const CLAIM = 32;
+const VERIFY_EVERY_MS = 5_000;
+const STOP_WAIT_MS = 1_000;
+
+export interface DeliveryWorker {
+  /** Runs a round now rather than at the next tick (tests, and after a write). */
+  nudge(): void;
+  stop(): Promise<void>;
+}
+
+export interface WorkerLog {
+  warn(obj: object, msg: string): void;
+}
+
+export function startDeliveryWorker(deps: Deps, settings: WebhookSettings, log: WorkerLog): DeliveryWorker {
+  const sender: Sender = createSender({ timeoutMs: settings.timeoutMs, allowPrivate: settings.allowPrivateTargets });
+  const policy: RetryPolicy = {
+    maxAttempts: settings.maxAttempts,
+    retryWindowSeconds: settings.retryWindowSeconds,
+    baseDelayMs: settings.retryBaseMs,
+  };
+  const verifiedAt = new Map<number, number>();
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let again = false;
+
+  async function verify(w: WebhookRow, org: string): Promise<void> {
+    const last = verifiedAt.get(w.id) ?? 0;
+    if (Date.now() - last < VERIFY_EVERY_MS) return;
+    verifiedAt.set(w.id, Date.now());
+    const id = webhookDon(org, Number(w.number));
+    const body = JSON.stringify({
+      id: `${id}:event/verify-${Date.now()}`,
+      webhook_id: id,
+      timestamp: deps.now(),
+      type: "verify",
+      verify: { challenge: w.verify_challenge },
+    });
+    const attempt = await sender.send({ url: w.url, secret: w.secret, headers: JSON.parse(w.headers) }, body);
+    let echoed: unknown;
+    try {
+      echoed = attempt.ok ? (JSON.parse(attempt.body) as { challenge?: unknown }).challenge : undefined;
+    } catch {
+      echoed = undefined;
+    }
+    if (echoed === w.verify_challenge) {
+      await markVerified(deps, w.id, w.verify_challenge!);
+      verifiedAt.delete(w.id);
+    }
+  }
+
+  async function round(): Promise<boolean> {
+    let busy = false;
+    for (const orgId of await orgsToFanOut(deps)) {
+      if ((await fanOutOrg(deps, orgId)) > 0) busy = true;
+    }
+    const pending = await pendingVerifications(deps);
+    if (pending.length > 0) {
+      const slugs = await orgSlugs(deps, [...new Set(pending.map((w) => w.org_id))]);
+      await Promise.all(pending.map((w) => verify(w, slugs.get(w.org_id) ?? "")));
+    }
+    const due = await claimDeliveries(deps, settings.timeoutMs + LEASE_MARGIN_MS, CLAIM);
+    if (due.length > 0) busy = true;
+    const targets = new Map<number, WebhookRow | undefined>();
+    await Promise.all(
+      due.map(async (d) => {
+        if (!targets.has(d.webhook_id)) targets.set(d.webhook_id, await webhookRow(deps, d.webhook_id));
+        const w = targets.get(d.webhook_id);
+        if (!w) return;
+        const attempt =
+          w.status === "active"
+            ? await sender.send({ url: w.url, secret: w.secret, headers: JSON.parse(w.headers) }, d.body)
+            : { ok: false, status: null, error: `the webhook is ${w.status}`, latencyMs: 0, body: "" };
+        await settleDelivery(deps, d, attempt, policy);
+      }),
+    );
+    return busy;
+  }
+
+  function schedule(ms: number) {
+    if (stopped) return;
+    clearTimeout(timer);
+    timer = setTimeout(tick, ms);
+    timer.unref();
+  }
+
+  function tick() {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = round()
+      .catch((err: unknown) => {
+        log.warn({ err }, "webhook delivery round failed; trying again");
+        return false;
+      })
+      .then((busy) => {
+        running = undefined;
+        const soon = busy || again;
+        again = false;
+        schedule(soon ? 0 : IDLE_MS);
+      });
+  }
+
+  schedule(0);
+  return {
+    nudge: () => schedule(0),
+    stop: async () => {
+      stopped = true;
+      clearTimeout(timer);
+      // A round stuck on the database must not hold the shutdown: what it has not settled is
+      // taken again when its leases end.
+      await Promise.race([running, new Promise((r) => setTimeout(r, STOP_WAIT_MS).unref())]);
+      sender.close();
+    },
+  };
+}

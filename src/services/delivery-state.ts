@@ -1,0 +1,135 @@
+// The delivery worker's bookkeeping, each step its own transaction: turning journal entries into
+// deliveries, taking due deliveries under a lease, and settling them. These write only delivery
+// state (deliveries, cursors, a webhook's health), which is not a change to the directory, so
+// they are not journalled; everything else writes through journalled().
+import {
+  anyDue,
+  awaitingVerification,
+  claimDue,
+  entriesAfter,
+  insertDeliveries,
+  lockCursor,
+  moveCursor,
+  type NewDelivery,
+  orgsWithNewEntries,
+  recordHealth,
+  settleDelivered,
+  settleFailed,
+  webhooksOfOrg,
+} from "../db/repositories/deliveries.js";
+import { findOrgById } from "../db/repositories/orgs.js";
+import { findWebhook } from "../db/repositories/webhooks.js";
+import type { DeliveryRow, JournalRow, WebhookRow } from "../db/types.js";
+import { envelope, eventsOf } from "../delivery/events.js";
+import type { Attempt } from "../delivery/sender.js";
+import type { Deps } from "./context.js";
+import { diffOf, renderBefore, summariesFor } from "./journal-render.js";
+import type { WireDevUser } from "./wire.js";
+
+const FAN_OUT_PAGE = 500;
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  retryWindowSeconds: number;
+  /** The first retry's delay; each next one doubles, with jitter, up to an hour. */
+  baseDelayMs: number;
+}
+
+export const orgsToFanOut = (deps: Deps) => orgsWithNewEntries(deps.db.kysely);
+export const pendingVerifications = (deps: Deps) => awaitingVerification(deps.db.kysely, deps.now());
+export const webhookRow = (deps: Deps, id: number): Promise<WebhookRow | undefined> => findWebhook(deps.db.kysely, id);
+
+export async function orgSlugs(deps: Deps, ids: number[]): Promise<Map<number, string>> {
+  const out = new Map<number, string>();
+  for (const id of ids) {
+    const org = await findOrgById(deps.db.kysely, id);
+    if (org) out.set(id, org.slug);
+  }
+  return out;
+}
+
+/** Webhook numbers each entry makes exist (a create), so older entries are not sent to it. */
+const createdBy = (row: JournalRow) => (row.operation === "webhooks.create" ? Number(row.object_id) : undefined);
+
+/**
+ * Turns an org's next journal entries into deliveries for its active webhooks that subscribe to
+ * them, and moves the org's cursor past them, in one transaction. Returns the entries read (0 when
+ * there were none, or another instance holds the org).
+ */
+export async function fanOutOrg(deps: Deps, orgId: number): Promise<number> {
+  return deps.db.writes.run(async (trx) => {
+    const last = await lockCursor(trx, orgId);
+    if (last === undefined) return 0;
+    const rows = await entriesAfter(trx, orgId, last, FAN_OUT_PAGE);
+    if (rows.length === 0) return 0;
+    const org = await findOrgById(trx, orgId);
+    if (!org) return 0;
+    const webhooks = await webhooksOfOrg(trx, orgId);
+    // Webhooks made by an entry of this page receive only what comes after it.
+    const bornAt = new Map<number, number>();
+    for (const r of rows) {
+      const n = createdBy(r);
+      if (n !== undefined) bornAt.set(n, Number(r.seq));
+    }
+    const befores = rows.map((r) => (r.before === null ? undefined : JSON.parse(r.before)));
+    const summaryOf = await summariesFor(trx, orgId, org.slug, befores.map(diffOf));
+    const now = deps.now();
+    const out: NewDelivery[] = [];
+    rows.forEach((row, i) => {
+      const stored = befores[i];
+      const diff = diffOf(stored);
+      const before = diff ? renderBefore(JSON.parse(row.after!) as WireDevUser, diff, summaryOf) : stored;
+      const events = eventsOf(org.slug, row, before);
+      for (const w of webhooks) {
+        if (w.status !== "active") continue;
+        const born = bornAt.get(Number(w.number));
+        if (born !== undefined && Number(row.seq) <= born) continue;
+        const wanted = new Set(JSON.parse(w.event_types) as string[]);
+        events.forEach((event, k) => {
+          if (!wanted.has(event.type)) return;
+          const body = envelope(org.slug, Number(w.number), row, k, event);
+          out.push({
+            org_id: orgId,
+            webhook_id: w.id,
+            journal_seq: Number(row.seq),
+            event_id: JSON.parse(body).id,
+            type: event.type,
+            ordering_key: event.orderingKey,
+            body,
+            created_date: now,
+          });
+        });
+      }
+    });
+    await insertDeliveries(trx, out, now);
+    await moveCursor(trx, orgId, Number(rows.at(-1)!.seq));
+    return rows.length;
+  });
+}
+
+export async function claimDeliveries(deps: Deps, leaseMs: number, limit: number): Promise<DeliveryRow[]> {
+  const now = deps.now();
+  if (!(await anyDue(deps.db.kysely, now))) return [];
+  const until = new Date(Date.parse(now) + leaseMs).toISOString();
+  return deps.db.writes.run((trx) => claimDue(trx, now, until, limit));
+}
+
+/** When a failed attempt is tried again: exponential backoff with full jitter, or never. */
+export function retryAt(d: DeliveryRow, policy: RetryPolicy, now: number, random = Math.random): string | undefined {
+  const attempts = d.attempts + 1;
+  if (attempts >= policy.maxAttempts) return undefined;
+  const delay = Math.min(policy.baseDelayMs * 2 ** (attempts - 1), 3_600_000) * (0.5 + random() / 2);
+  const at = now + delay;
+  if (at - Date.parse(d.created_date) > policy.retryWindowSeconds * 1000) return undefined;
+  return new Date(at).toISOString();
+}
+
+export async function settleDelivery(deps: Deps, d: DeliveryRow, a: Attempt, policy: RetryPolicy): Promise<void> {
+  const now = deps.now();
+  const outcome = { status: a.status, error: a.error, latencyMs: a.latencyMs };
+  await deps.db.writes.run(async (trx) => {
+    if (a.ok) await settleDelivered(trx, d.id, outcome, now);
+    else await settleFailed(trx, d.id, outcome, retryAt(d, policy, Date.parse(now)));
+    await recordHealth(trx, d.webhook_id, a.ok, a.error, now);
+  });
+}
