@@ -12,6 +12,7 @@ import { costTable, summarize } from "./profile.js";
 import { medianBaselines, type Paired, resultsTable, type ScalePoint, scaleTable, withRatios } from "./report.js";
 import { type AnyScenario, baselineOf, type LoadResult, type LoadSpec, SCENARIOS, type Scenario } from "./scenarios.js";
 import { startupBench, startupTable } from "./startup.js";
+import { webhookBench, webhookTable } from "./webhooks.js";
 
 const ORG = "default";
 const ADMIN_EMAIL = "user1@example.com"; // the first seeded user of an empty org is its admin
@@ -29,6 +30,7 @@ const { values: opt } = parseArgs({
     profile: { type: "string" },
     startup: { type: "string" },
     import: { type: "string" },
+    webhooks: { type: "string" },
   },
 });
 
@@ -239,6 +241,10 @@ async function main(): Promise<void> {
       const figures = await importBench(sizes, log);
       process.stdout.write(`${importTable(figures)}\n`);
       result = { import: figures };
+    } else if (opt.webhooks !== undefined) {
+      const figures = await webhookBench(db, int("webhooks", opt.webhooks || "5000"), log);
+      process.stdout.write(`${webhookTable(figures)}\n`);
+      result = { webhooks: figures };
     } else result = sizes ? await scale(db, sizes) : await single(db);
     if (opt.json) {
       const synchronous = dialect === "sqlite" ? (process.env.SQLITE_SYNCHRONOUS ?? "FULL") : undefined;

@@ -4,7 +4,7 @@
 // in the same transaction that moves the cursor past their entries), and several instances on
 // one PostgreSQL share the work. Started and stopped by server.ts.
 import type { WebhookSettings } from "../config.js";
-import type { WebhookRow } from "../db/types.js";
+import type { DeliveryRow, WebhookRow } from "../db/types.js";
 import type { Deps } from "../services/context.js";
 import {
   claimDeliveries,
@@ -13,16 +13,18 @@ import {
   orgsToFanOut,
   pendingVerifications,
   type RetryPolicy,
-  settleDelivery,
+  settleDeliveries,
   webhookRow,
 } from "../services/delivery-state.js";
 import { markVerified, webhookDon } from "../services/webhooks.js";
-import { createSender, type Sender } from "./sender.js";
+import { type Attempt, createSender, type Sender } from "./sender.js";
 
 const IDLE_MS = 200;
 /** Past an attempt's time limit, how long a delivery stays taken by the worker that took it. */
 const LEASE_MARGIN_MS = 5_000;
-const CLAIM = 32;
+const CLAIM = 256;
+/** Attempts in flight at once, across webhooks. */
+const IN_FLIGHT = 32;
 const VERIFY_EVERY_MS = 5_000;
 const STOP_WAIT_MS = 1_000;
 
@@ -87,18 +89,24 @@ export function startDeliveryWorker(deps: Deps, settings: WebhookSettings, log: 
     const due = await claimDeliveries(deps, settings.timeoutMs + LEASE_MARGIN_MS, CLAIM);
     if (due.length > 0) busy = true;
     const targets = new Map<number, WebhookRow | undefined>();
-    await Promise.all(
-      due.map(async (d) => {
-        if (!targets.has(d.webhook_id)) targets.set(d.webhook_id, await webhookRow(deps, d.webhook_id));
+    for (const d of due)
+      if (!targets.has(d.webhook_id)) targets.set(d.webhook_id, await webhookRow(deps, d.webhook_id));
+    const settled: { delivery: DeliveryRow; attempt: Attempt }[] = [];
+    let nextIndex = 0;
+    const lane = async () => {
+      while (nextIndex < due.length) {
+        const d = due[nextIndex++]!;
         const w = targets.get(d.webhook_id);
-        if (!w) return;
+        if (!w) continue; // deleted meanwhile: its deliveries went with it
         const attempt =
           w.status === "active"
             ? await sender.send({ url: w.url, secret: w.secret, headers: JSON.parse(w.headers) }, d.body)
             : { ok: false, status: null, error: `the webhook is ${w.status}`, latencyMs: 0, body: "" };
-        await settleDelivery(deps, d, attempt, policy);
-      }),
-    );
+        settled.push({ delivery: d, attempt });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, due.length) }, lane));
+    await settleDeliveries(deps, settled, policy);
     return busy;
   }
 

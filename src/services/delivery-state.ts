@@ -124,12 +124,23 @@ export function retryAt(d: DeliveryRow, policy: RetryPolicy, now: number, random
   return new Date(at).toISOString();
 }
 
-export async function settleDelivery(deps: Deps, d: DeliveryRow, a: Attempt, policy: RetryPolicy): Promise<void> {
+/** Settles a round's attempts in one transaction. */
+export async function settleDeliveries(
+  deps: Deps,
+  settled: { delivery: DeliveryRow; attempt: Attempt }[],
+  policy: RetryPolicy,
+): Promise<void> {
+  if (settled.length === 0) return;
   const now = deps.now();
-  const outcome = { status: a.status, error: a.error, latencyMs: a.latencyMs };
   await deps.db.writes.run(async (trx) => {
-    if (a.ok) await settleDelivered(trx, d.id, outcome, now);
-    else await settleFailed(trx, d.id, outcome, retryAt(d, policy, Date.parse(now)));
-    await recordHealth(trx, d.webhook_id, a.ok, a.error, now);
+    const health = new Map<number, { ok: boolean; error: string | null }>();
+    for (const { delivery: d, attempt: a } of settled) {
+      const outcome = { status: a.status, error: a.error, latencyMs: a.latencyMs };
+      if (a.ok) await settleDelivered(trx, d.id, outcome, now);
+      else await settleFailed(trx, d.id, outcome, retryAt(d, policy, Date.parse(now)));
+      // A webhook's health is its last attempt's in this round.
+      health.set(d.webhook_id, { ok: a.ok, error: a.error });
+    }
+    for (const [id, h] of health) await recordHealth(trx, id, h.ok, h.error, now);
   });
 }
