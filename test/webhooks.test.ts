@@ -243,6 +243,9 @@ describe("webhook address policy", () => {
       "fd00:ec2::254",
       "fe80::1",
       "::ffff:10.0.0.1",
+      "::ffff:a9fe:a9fe",
+      "::7f00:1",
+      "64:ff9b::a00:1",
     ]) {
       assert.equal(isPrivateAddress(a), true, a);
     }
@@ -268,6 +271,9 @@ describe("webhook address policy", () => {
         "http://169.254.169.254/latest/meta-data",
         "http://[::1]/",
         "http://localhost/",
+        "http://2130706433/",
+        "http://0x7f.1/",
+        "http://[::ffff:a9fe:a9fe]/",
       ]) {
         assertError(await s.http("POST", "/webhooks.create", { body: { url } }), 400, "value_not_permitted", {
           field_name: "url",

@@ -25,8 +25,8 @@ for (const [net, prefix] of [
   privateRanges.addSubnet(net, prefix, "ipv4");
 }
 for (const [net, prefix] of [
-  ["::", 128],
-  ["::1", 128],
+  // Unspecified, loopback, and the deprecated IPv4-compatible form (::a.b.c.d).
+  ["::", 96],
   ["64:ff9b::", 96],
   ["fc00::", 7],
   ["fe80::", 10],
@@ -41,9 +41,8 @@ export function isPrivateAddress(address: string): boolean {
   if (family === 4) return privateRanges.check(address, "ipv4");
   if (family !== 6) return true; // not an address at all: refuse rather than guess
   const lower = address.toLowerCase();
-  // An IPv4 address written as IPv6 (::ffff:10.0.0.1) is that IPv4 address.
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
-  if (mapped) return privateRanges.check(mapped[1]!, "ipv4");
+  // BlockList matches an IPv4-mapped address (::ffff:10.0.0.1, ::ffff:a00:1) against the IPv4
+  // ranges itself.
   return privateRanges.check(lower, "ipv6");
 }
 
