@@ -32,11 +32,20 @@ describe("PostgreSQL named statements and a live migration", { skip: await skipU
       await other.end();
     }
 
+    // Each stale connection fails one request and is replaced. The webhook worker borrows
+    // connections too (for statements that are not named), so which request meets the last stale
+    // one varies: ask until the pool has answered POOL_MAX times in a row after the last failure.
     const statuses: number[] = [];
-    for (let i = 0; i < POOL_MAX * 4; i++) {
+    while (statuses.length < POOL_MAX * 12) {
       const res = await get(me);
       statuses.push(res.status);
       if (res.status !== 200) assert.equal(res.body.type, "service_unavailable", res.text);
+      if (
+        statuses.filter((st) => st !== 200).length === POOL_MAX &&
+        statuses.slice(-POOL_MAX).every((st) => st === 200)
+      )
+        break;
+      if (statuses.length >= POOL_MAX * 8 && statuses.slice(-POOL_MAX * 4).every((st) => st === 200)) break;
     }
     assert.ok(!statuses.includes(500), statuses.join(","));
     assert.ok(statuses.filter((st) => st !== 200).length <= POOL_MAX, statuses.join(","));

@@ -13,6 +13,16 @@ export interface EventSpec {
   payload: Record<string, unknown>;
 }
 
+/** The event types an operation's entries make, without reading the entry. */
+export function eventTypesOf(operation: string): EventType[] {
+  if (operation === "dev_users.create") return ["dev_user_created"];
+  if (operation.startsWith("dev_users.")) return ["dev_user_updated"];
+  if (operation === "webhooks.create") return ["webhook_created"];
+  if (operation === "webhooks.update" || operation === "webhooks.verify") return ["webhook_updated"];
+  if (operation === "webhooks.delete") return ["webhook_deleted"];
+  return [];
+}
+
 const parse = (text: string | null): any => (text === null ? undefined : JSON.parse(text));
 
 /** The events of an entry; `before` is the object as it was, rendered if the entry holds a diff. */

@@ -33,10 +33,12 @@ export interface Sender {
 }
 
 /** A sender with its own keep-alive connections, owned by one worker. */
-export function createSender(options: { timeoutMs: number; allowPrivate: boolean }): Sender {
+export function createSender(options: { timeoutMs: number; allowPrivate: boolean; maxSockets: number }): Sender {
+  // As many sockets as attempts in flight: a request never waits for a socket, so its time limit
+  // is all its own.
   const agents = {
-    "http:": new http.Agent({ keepAlive: true, maxSockets: 16 }),
-    "https:": new https.Agent({ keepAlive: true, maxSockets: 16 }),
+    "http:": new http.Agent({ keepAlive: true, maxSockets: options.maxSockets }),
+    "https:": new https.Agent({ keepAlive: true, maxSockets: options.maxSockets }),
   };
   return {
     send: (target, body) => send(agents, target, body, options),
@@ -78,45 +80,58 @@ function send(
       "user-agent": `devusers/${version}`,
       "x-devrev-signature": signature(target.secret, body),
     });
-    const req = lib.request(
-      url,
-      {
-        method: "POST",
-        headers,
-        agent: agents[url.protocol as "http:" | "https:"],
-        lookup: guardedLookup(options.allowPrivate) as never,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on("data", (c: Buffer) => {
-          size += c.length;
-          if (size <= MAX_ANSWER) chunks.push(c);
-        });
-        res.on("end", () => {
-          clearTimeout(timer);
-          const status = res.statusCode ?? null;
-          const answer = Buffer.concat(chunks).toString("utf8");
-          if (status !== null && status >= 300 && status < 400) {
-            return resolve(done(status, `answered ${status}: redirects are not followed`));
-          }
-          if (status !== null && (status < 200 || status >= 300))
-            return resolve(done(status, `answered ${status}`, answer));
-          resolve(done(status, null, answer));
-        });
-        res.on("error", (err) => {
-          clearTimeout(timer);
-          resolve(done(res.statusCode ?? null, err.message));
-        });
-      },
-    );
+    let req: http.ClientRequest;
+    try {
+      req = request(lib, url, headers, agents, options);
+    } catch (err) {
+      // Node refuses some headers or URLs only here: a failed attempt, never a thrown round.
+      return resolve(done(null, (err as Error).message));
+    }
     const timer = setTimeout(() => {
       req.destroy(new Error(`no answer within ${options.timeoutMs} ms`));
     }, options.timeoutMs);
+    req.on("response", (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on("data", (c: Buffer) => {
+        size += c.length;
+        if (size <= MAX_ANSWER) chunks.push(c);
+      });
+      res.on("end", () => {
+        clearTimeout(timer);
+        const status = res.statusCode ?? null;
+        const answer = Buffer.concat(chunks).toString("utf8");
+        if (status !== null && status >= 300 && status < 400) {
+          return resolve(done(status, `answered ${status}: redirects are not followed`));
+        }
+        if (status !== null && (status < 200 || status >= 300))
+          return resolve(done(status, `answered ${status}`, answer));
+        resolve(done(status, null, answer));
+      });
+      res.on("error", (err) => {
+        clearTimeout(timer);
+        resolve(done(res.statusCode ?? null, err.message));
+      });
+    });
     req.on("error", (err) => {
       clearTimeout(timer);
       resolve(done(null, err instanceof BlockedTarget ? `refused: ${err.message}` : err.message));
     });
     req.end(body);
+  });
+}
+
+function request(
+  lib: typeof http | typeof https,
+  url: URL,
+  headers: Record<string, string>,
+  agents: { "http:": http.Agent; "https:": https.Agent },
+  options: { allowPrivate: boolean },
+): http.ClientRequest {
+  return lib.request(url, {
+    method: "POST",
+    headers,
+    agent: agents[url.protocol as "http:" | "https:"],
+    lookup: guardedLookup(options.allowPrivate) as never,
   });
 }

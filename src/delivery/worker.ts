@@ -22,9 +22,13 @@ import { type Attempt, createSender, type Sender } from "./sender.js";
 const IDLE_MS = 200;
 /** Past an attempt's time limit, how long a delivery stays taken by the worker that took it. */
 const LEASE_MARGIN_MS = 5_000;
-const CLAIM = 256;
-/** Attempts in flight at once, across webhooks. */
+/**
+ * Attempts in flight at once, across webhooks, and deliveries taken per round: a round lasts at
+ * most one attempt's time limit, well inside the lease, so no lease ends while its attempt runs.
+ */
 const IN_FLIGHT = 32;
+/** Handshakes in flight at once; they run beside the rounds, never holding them up. */
+const VERIFYING = 8;
 const VERIFY_EVERY_MS = 5_000;
 const STOP_WAIT_MS = 1_000;
 
@@ -39,13 +43,18 @@ export interface WorkerLog {
 }
 
 export function startDeliveryWorker(deps: Deps, settings: WebhookSettings, log: WorkerLog): DeliveryWorker {
-  const sender: Sender = createSender({ timeoutMs: settings.timeoutMs, allowPrivate: settings.allowPrivateTargets });
+  const sender: Sender = createSender({
+    timeoutMs: settings.timeoutMs,
+    allowPrivate: settings.allowPrivateTargets,
+    maxSockets: IN_FLIGHT + VERIFYING,
+  });
   const policy: RetryPolicy = {
     maxAttempts: settings.maxAttempts,
     retryWindowSeconds: settings.retryWindowSeconds,
     baseDelayMs: settings.retryBaseMs,
   };
   const verifiedAt = new Map<number, number>();
+  const verifying = new Set<number>();
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
@@ -70,7 +79,7 @@ export function startDeliveryWorker(deps: Deps, settings: WebhookSettings, log: 
     } catch {
       echoed = undefined;
     }
-    if (echoed === w.verify_challenge) {
+    if (echoed === w.verify_challenge && !stopped) {
       await markVerified(deps, w.id, w.verify_challenge!);
       verifiedAt.delete(w.id);
     }
@@ -81,32 +90,42 @@ export function startDeliveryWorker(deps: Deps, settings: WebhookSettings, log: 
     for (const orgId of await orgsToFanOut(deps)) {
       if ((await fanOutOrg(deps, orgId)) > 0) busy = true;
     }
-    const pending = await pendingVerifications(deps);
-    if (pending.length > 0) {
+    const pending = (await pendingVerifications(deps)).filter((w) => !verifying.has(w.id));
+    if (pending.length > 0 && verifying.size < VERIFYING) {
       const slugs = await orgSlugs(deps, [...new Set(pending.map((w) => w.org_id))]);
-      await Promise.all(pending.map((w) => verify(w, slugs.get(w.org_id) ?? "")));
+      for (const w of pending.slice(0, VERIFYING - verifying.size)) {
+        verifying.add(w.id);
+        verify(w, slugs.get(w.org_id) ?? "")
+          .catch((err: unknown) => log.warn({ err, webhook: w.id }, "webhook verification failed"))
+          .finally(() => verifying.delete(w.id));
+      }
     }
-    const due = await claimDeliveries(deps, settings.timeoutMs + LEASE_MARGIN_MS, CLAIM);
+    const lease = await claimDeliveries(deps, settings.timeoutMs + LEASE_MARGIN_MS, IN_FLIGHT);
+    const due = lease.deliveries;
     if (due.length > 0) busy = true;
     const targets = new Map<number, WebhookRow | undefined>();
     for (const d of due)
       if (!targets.has(d.webhook_id)) targets.set(d.webhook_id, await webhookRow(deps, d.webhook_id));
-    const settled: { delivery: DeliveryRow; attempt: Attempt }[] = [];
+    const settled: { delivery: DeliveryRow; attempt: Attempt | undefined }[] = [];
     let nextIndex = 0;
     const lane = async () => {
-      while (nextIndex < due.length) {
+      while (nextIndex < due.length && !stopped) {
         const d = due[nextIndex++]!;
         const w = targets.get(d.webhook_id);
         if (!w) continue; // deleted meanwhile: its deliveries went with it
-        const attempt =
-          w.status === "active"
-            ? await sender.send({ url: w.url, secret: w.secret, headers: JSON.parse(w.headers) }, d.body)
-            : { ok: false, status: null, error: `the webhook is ${w.status}`, latencyMs: 0, body: "" };
+        // Not active (deactivated, or awaiting its handshake): held back, without using an attempt.
+        if (w.status !== "active") {
+          settled.push({ delivery: d, attempt: undefined });
+          continue;
+        }
+        const attempt = await sender
+          .send({ url: w.url, secret: w.secret, headers: JSON.parse(w.headers) }, d.body)
+          .catch((err: unknown) => ({ ok: false, status: null, error: String(err), latencyMs: 0, body: "" }));
         settled.push({ delivery: d, attempt });
       }
     };
     await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, due.length) }, lane));
-    await settleDeliveries(deps, settled, policy);
+    await settleDeliveries(deps, settled, policy, lease.until);
     return busy;
   }
 

@@ -164,7 +164,11 @@ export async function listAuditLog(deps: Deps, caller: Caller, input: AuditListI
     const cursor = decodeCursor(input.cursor);
     const key = cursor.key[0];
     assertThat(
-      cursor.sort === SORT && cursor.key.length === 1 && typeof key === "number",
+      cursor.sort === SORT &&
+        cursor.key.length === 1 &&
+        typeof key === "number" &&
+        Number.isSafeInteger(key) &&
+        key >= 0,
       valueNotPermitted("cursor", "this cursor is not an audit log cursor"),
     );
     boundary = key;

@@ -65,7 +65,7 @@ export async function listWebhookDeliveries(
   if (input.cursor) {
     const c = decodeCursor(input.cursor);
     assertThat(
-      c.sort === SORT && typeof c.key[0] === "number",
+      c.sort === SORT && Number.isSafeInteger(c.key[0]) && (c.key[0] as number) >= 0,
       valueNotPermitted("cursor", "this cursor is not a delivery log cursor"),
     );
     beforeId = c.key[0] as number;

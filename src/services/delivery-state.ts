@@ -2,25 +2,29 @@
 // deliveries, taking due deliveries under a lease, and settling them. These write only delivery
 // state (deliveries, cursors, a webhook's health), which is not a change to the directory, so
 // they are not journalled; everything else writes through journalled().
+
 import {
   anyDue,
   awaitingVerification,
   claimDue,
   entriesAfter,
+  holdBack,
   insertDeliveries,
   lockCursor,
   moveCursor,
   type NewDelivery,
   orgsWithNewEntries,
+  postponeSuccessors,
   recordHealth,
   settleDelivered,
   settleFailed,
   webhooksOfOrg,
 } from "../db/repositories/deliveries.js";
+import { lastJournalSeq } from "../db/repositories/journal.js";
 import { findOrgById } from "../db/repositories/orgs.js";
 import { findWebhook } from "../db/repositories/webhooks.js";
 import type { DeliveryRow, JournalRow, WebhookRow } from "../db/types.js";
-import { envelope, eventsOf } from "../delivery/events.js";
+import { envelope, eventsOf, eventTypesOf } from "../delivery/events.js";
 import type { Attempt } from "../delivery/sender.js";
 import type { Deps } from "./context.js";
 import { diffOf, renderBefore, summariesFor } from "./journal-render.js";
@@ -60,33 +64,42 @@ export async function fanOutOrg(deps: Deps, orgId: number): Promise<number> {
   return deps.db.writes.run(async (trx) => {
     const last = await lockCursor(trx, orgId);
     if (last === undefined) return 0;
+    const webhooks = (await webhooksOfOrg(trx, orgId)).filter((w) => w.status === "active");
+    // No webhook to send to: nothing to read or render, the cursor moves to the end. (A webhook
+    // made meanwhile receives only what comes after its own creation.)
+    if (webhooks.length === 0) {
+      const end = await lastJournalSeq(trx, orgId);
+      if (end > last) await moveCursor(trx, orgId, end);
+      return 0;
+    }
     const rows = await entriesAfter(trx, orgId, last, FAN_OUT_PAGE);
     if (rows.length === 0) return 0;
     const org = await findOrgById(trx, orgId);
     if (!org) return 0;
-    const webhooks = await webhooksOfOrg(trx, orgId);
+    const wanted = new Set(webhooks.flatMap((w) => JSON.parse(w.event_types) as string[]));
     // Webhooks made by an entry of this page receive only what comes after it.
     const bornAt = new Map<number, number>();
     for (const r of rows) {
       const n = createdBy(r);
       if (n !== undefined) bornAt.set(n, Number(r.seq));
     }
-    const befores = rows.map((r) => (r.before === null ? undefined : JSON.parse(r.before)));
+    // Only entries some webhook subscribes to are read further.
+    const relevant = rows.filter((r) => eventTypesOf(r.operation).some((t) => wanted.has(t)));
+    const befores = relevant.map((r) => (r.before === null ? undefined : JSON.parse(r.before)));
     const summaryOf = await summariesFor(trx, orgId, org.slug, befores.map(diffOf));
     const now = deps.now();
     const out: NewDelivery[] = [];
-    rows.forEach((row, i) => {
+    relevant.forEach((row, i) => {
       const stored = befores[i];
       const diff = diffOf(stored);
       const before = diff ? renderBefore(JSON.parse(row.after!) as WireDevUser, diff, summaryOf) : stored;
       const events = eventsOf(org.slug, row, before);
       for (const w of webhooks) {
-        if (w.status !== "active") continue;
         const born = bornAt.get(Number(w.number));
         if (born !== undefined && Number(row.seq) <= born) continue;
-        const wanted = new Set(JSON.parse(w.event_types) as string[]);
+        const subscribed = new Set(JSON.parse(w.event_types) as string[]);
         events.forEach((event, k) => {
-          if (!wanted.has(event.type)) return;
+          if (!subscribed.has(event.type)) return;
           const body = envelope(org.slug, Number(w.number), row, k, event);
           out.push({
             org_id: orgId,
@@ -107,12 +120,20 @@ export async function fanOutOrg(deps: Deps, orgId: number): Promise<number> {
   });
 }
 
-export async function claimDeliveries(deps: Deps, leaseMs: number, limit: number): Promise<DeliveryRow[]> {
+/** Takes due deliveries under a lease until `until`, which settling them must still hold. */
+export async function claimDeliveries(
+  deps: Deps,
+  leaseMs: number,
+  limit: number,
+): Promise<{ deliveries: DeliveryRow[]; until: string }> {
   const now = deps.now();
-  if (!(await anyDue(deps.db.kysely, now))) return [];
   const until = new Date(Date.parse(now) + leaseMs).toISOString();
-  return deps.db.writes.run((trx) => claimDue(trx, now, until, limit));
+  if (!(await anyDue(deps.db.kysely, now))) return { deliveries: [], until };
+  return { deliveries: await deps.db.writes.run((trx) => claimDue(trx, now, until, limit)), until };
 }
+
+/** How long a delivery to a webhook that is not active waits before it is looked at again. */
+const HELD_MS = 30_000;
 
 /** When a failed attempt is tried again: exponential backoff with full jitter, or never. */
 export function retryAt(d: DeliveryRow, policy: RetryPolicy, now: number, random = Math.random): string | undefined {
@@ -124,23 +145,42 @@ export function retryAt(d: DeliveryRow, policy: RetryPolicy, now: number, random
   return new Date(at).toISOString();
 }
 
-/** Settles a round's attempts in one transaction. */
+/**
+ * Settles a round's attempts in one transaction, in id order (and health in webhook order), so two
+ * instances settling at once cannot deadlock. A delivery whose lease is no longer `until` was
+ * taken again by another worker and is left to it. An attempt of `undefined` holds the delivery
+ * back (its webhook is not active) without using an attempt.
+ */
 export async function settleDeliveries(
   deps: Deps,
-  settled: { delivery: DeliveryRow; attempt: Attempt }[],
+  settled: { delivery: DeliveryRow; attempt: Attempt | undefined }[],
   policy: RetryPolicy,
+  until: string,
 ): Promise<void> {
   if (settled.length === 0) return;
   const now = deps.now();
+  const ordered = [...settled].sort((a, b) => a.delivery.id - b.delivery.id);
   await deps.db.writes.run(async (trx) => {
     const health = new Map<number, { ok: boolean; error: string | null }>();
-    for (const { delivery: d, attempt: a } of settled) {
+    for (const { delivery: d, attempt: a } of ordered) {
+      if (!a) {
+        await holdBack(trx, d.id, until, new Date(Date.parse(now) + HELD_MS).toISOString());
+        continue;
+      }
       const outcome = { status: a.status, error: a.error, latencyMs: a.latencyMs };
-      if (a.ok) await settleDelivered(trx, d.id, outcome, now);
-      else await settleFailed(trx, d.id, outcome, retryAt(d, policy, Date.parse(now)));
-      // A webhook's health is its last attempt's in this round.
+      if (a.ok) {
+        await settleDelivered(trx, d.id, until, outcome, now);
+      } else {
+        const retry = retryAt(d, policy, Date.parse(now));
+        await settleFailed(trx, d.id, until, outcome, retry);
+        // Later events about the same object wait behind this one: not due before it is.
+        if (retry) await postponeSuccessors(trx, d, retry);
+      }
       health.set(d.webhook_id, { ok: a.ok, error: a.error });
     }
-    for (const [id, h] of health) await recordHealth(trx, id, h.ok, h.error, now);
+    for (const id of [...health.keys()].sort((a, b) => a - b)) {
+      const h = health.get(id)!;
+      await recordHealth(trx, id, h.ok, h.error, now);
+    }
   });
 }

@@ -11,6 +11,7 @@ const MAX_URL_LENGTH = 2048;
 const privateRanges = new BlockList();
 for (const [net, prefix] of [
   ["0.0.0.0", 8],
+  ["168.63.129.16", 32],
   ["10.0.0.0", 8],
   ["100.64.0.0", 10],
   ["127.0.0.0", 8],
@@ -28,6 +29,10 @@ for (const [net, prefix] of [
   // Unspecified, loopback, and the deprecated IPv4-compatible form (::a.b.c.d).
   ["::", 96],
   ["64:ff9b::", 96],
+  ["64:ff9b:1::", 48],
+  ["100::", 64],
+  ["2002::", 16],
+  ["fec0::", 10],
   ["fc00::", 7],
   ["fe80::", 10],
   ["ff00::", 8],

@@ -153,7 +153,7 @@ export interface Outcome {
   latencyMs: number;
 }
 
-export async function settleDelivered(db: Kysely<Database>, id: number, o: Outcome, now: string): Promise<void> {
+export async function settleDelivered(db: Kysely<Database>, id: number, lease: string, o: Outcome, now: string) {
   await db
     .updateTable("webhook_deliveries")
     .set((eb) => ({
@@ -166,6 +166,7 @@ export async function settleDelivered(db: Kysely<Database>, id: number, o: Outco
       delivered_date: now,
     }))
     .where("id", "=", id)
+    .where("lease_until", "=", lease)
     .execute();
 }
 
@@ -173,6 +174,7 @@ export async function settleDelivered(db: Kysely<Database>, id: number, o: Outco
 export async function settleFailed(
   db: Kysely<Database>,
   id: number,
+  lease: string,
   o: Outcome,
   retryAt: string | undefined,
 ): Promise<void> {
@@ -188,6 +190,33 @@ export async function settleFailed(
       ...(retryAt === undefined ? {} : { next_attempt_date: retryAt }),
     }))
     .where("id", "=", id)
+    .where("lease_until", "=", lease)
+    .execute();
+}
+
+/** Not sent (its webhook is not active): due again at `at`, no attempt used. */
+export async function holdBack(db: Kysely<Database>, id: number, lease: string, at: string): Promise<void> {
+  await db
+    .updateTable("webhook_deliveries")
+    .set({ lease_until: null, next_attempt_date: at })
+    .where("id", "=", id)
+    .where("lease_until", "=", lease)
+    .execute();
+}
+
+/**
+ * The deliveries queued behind a failed one (same webhook and object) are not due before it is
+ * retried: otherwise every round would find them due and blocked, and scan them all again.
+ */
+export async function postponeSuccessors(db: Kysely<Database>, d: DeliveryRow, retryAt: string): Promise<void> {
+  await db
+    .updateTable("webhook_deliveries")
+    .set({ next_attempt_date: retryAt })
+    .where("webhook_id", "=", d.webhook_id)
+    .where("ordering_key", "=", d.ordering_key)
+    .where("state", "=", "pending")
+    .where("journal_seq", ">", d.journal_seq)
+    .where("next_attempt_date", "<", retryAt)
     .execute();
 }
 

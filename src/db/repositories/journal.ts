@@ -100,6 +100,11 @@ const lastSeq = prepared((db, orgId: number) =>
 
 const CHUNK = 64;
 
+/** The org's last entry's seq, or 0. */
+export async function lastJournalSeq(db: Kysely<Database>, orgId: number): Promise<number> {
+  return Number((await lastSeq.first(db, orgId))?.seq ?? 0);
+}
+
 /**
  * SQLite, whose writers take turns: each org's next seqs follow its last entry's, in the order
  * given, in multi-row INSERTs.
@@ -109,7 +114,7 @@ export async function writeJournalEntries(db: Kysely<Database>, entries: NewJour
   const rows = [];
   for (const e of entries) {
     let seq = next.get(e.org_id);
-    if (seq === undefined) seq = Number((await lastSeq.first(db, e.org_id))?.seq ?? 0) + 1;
+    if (seq === undefined) seq = (await lastJournalSeq(db, e.org_id)) + 1;
     next.set(e.org_id, seq + 1);
     rows.push({ ...e, seq });
   }
