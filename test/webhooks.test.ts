@@ -132,7 +132,7 @@ for (const { dialect, skip } of await testDialects()) {
     });
 
     it("delivers every dev user event as the spec describes it, signed, in order per user", async () => {
-      const w = await activeWebhook(["dev_user_created", "dev_user_updated", "webhook_updated"]);
+      const w = await activeWebhook(["dev_user_created", "dev_user_updated", "webhook_created"]);
       const admin = s.sdk();
       const u = (await admin.devUsersCreate({ email: "hooked@example.com", state: SHADOW })).data.dev_user;
       await Promise.all(
@@ -144,13 +144,23 @@ for (const { dialect, skip } of await testDialects()) {
       const v = (await admin.devUsersCreate({ email: "hooked-2@example.com", state: SHADOW })).data.dev_user;
       await admin.devUsersMerge({ primary_user: u.id, secondary_user: v.id });
       const ofThis = () => rx.received.filter((r) => r.json.webhook_id === w.id && r.json.type !== "verify");
-      // 25 about users, and one webhook_updated: this webhook's own verification.
-      await rx.waitFor(() => ofThis().length >= 26, "26 events");
-      const own = ofThis().filter((r) => r.json.type === "webhook_updated");
-      assert.equal(own.length, 1);
-      assert.equal(own[0]!.json.webhook_updated.webhook.status, "active");
-      assert.equal(own[0]!.json.webhook_updated.webhook.secret, "", "an event never carries a secret");
-      const mine = ofThis().filter((r) => r.json.type !== "webhook_updated");
+      // Another webhook, with credentials of its own: what this one hears of it carries none.
+      const other = await admin.webhooksCreate({
+        url: `${rx.url}?token=capability-in-url`,
+        headers: [{ name: "Authorization", value: "Bearer other-receivers-key" }],
+      });
+      await rx.waitFor(() => ofThis().length >= 26, "25 events about users, and one about the other webhook");
+      const [created] = ofThis().filter((r) => r.json.type === "webhook_created");
+      assert.ok(created);
+      assert.equal(created.json.webhook_created.webhook.id, other.data.webhook.id);
+      assert.equal(created.json.webhook_created.webhook.secret, "", "an event never carries a secret");
+      assert.deepEqual(created.json.webhook_created.webhook.headers, [{ name: "Authorization", value: "" }]);
+      for (const leak of [other.data.webhook.secret, "other-receivers-key", "capability-in-url"]) {
+        assert.ok(!created.body.includes(leak), `the event holds ${leak}`);
+      }
+      assert.ok(validate(created.json), JSON.stringify(validate.errors));
+      await admin.webhooksDelete({ id: other.data.webhook.id });
+      const mine = ofThis().filter((r) => r.json.type !== "webhook_created");
       assert.equal(mine.length, 25, "nothing twice");
       for (const r of mine) {
         assert.ok(validate(r.json), `${r.json.type}: ${JSON.stringify(validate.errors)}`);

@@ -7,6 +7,7 @@ import type { WebhookSettings } from "../config.js";
 import type { DeliveryRow, WebhookRow } from "../db/types.js";
 import type { Deps } from "../services/context.js";
 import {
+  anyWebhookToServe,
   claimDeliveries,
   fanOutOrg,
   orgSlugs,
@@ -20,13 +21,16 @@ import { markVerified, webhookDon } from "../services/webhooks.js";
 import { type Attempt, createSender, type Sender } from "./sender.js";
 
 const IDLE_MS = 200;
-/** Past an attempt's time limit, how long a delivery stays taken by the worker that took it. */
+/** Past the attempts a round may make, how long its deliveries stay taken by the worker. */
 const LEASE_MARGIN_MS = 5_000;
-/**
- * Attempts in flight at once, across webhooks, and deliveries taken per round: a round lasts at
- * most one attempt's time limit, well inside the lease, so no lease ends while its attempt runs.
- */
+/** Attempts in flight at once, across webhooks. */
 const IN_FLIGHT = 32;
+/**
+ * Deliveries taken per round. Each lane sends at most CLAIM / IN_FLIGHT of them one after another,
+ * so a round lasts at most that many attempts' time limits: the lease covers that, and no lease
+ * ends while its delivery is still being sent.
+ */
+const CLAIM = 128;
 /** Handshakes in flight at once; they run beside the rounds, never holding them up. */
 const VERIFYING = 8;
 const VERIFY_EVERY_MS = 5_000;
@@ -87,6 +91,9 @@ export function startDeliveryWorker(deps: Deps, settings: WebhookSettings, log: 
 
   async function round(): Promise<boolean> {
     let busy = false;
+    // Without a webhook to serve, a round is this one read: the write path pays nothing more.
+    // The cursors stay behind meanwhile, and catch up when a webhook turns active.
+    if (!(await anyWebhookToServe(deps))) return false;
     for (const orgId of await orgsToFanOut(deps)) {
       if ((await fanOutOrg(deps, orgId)) > 0) busy = true;
     }
@@ -100,7 +107,8 @@ export function startDeliveryWorker(deps: Deps, settings: WebhookSettings, log: 
           .finally(() => verifying.delete(w.id));
       }
     }
-    const lease = await claimDeliveries(deps, settings.timeoutMs + LEASE_MARGIN_MS, IN_FLIGHT);
+    const leaseMs = settings.timeoutMs * Math.ceil(CLAIM / IN_FLIGHT) + LEASE_MARGIN_MS;
+    const lease = await claimDeliveries(deps, leaseMs, CLAIM);
     const due = lease.deliveries;
     if (due.length > 0) busy = true;
     const targets = new Map<number, WebhookRow | undefined>();

@@ -4,7 +4,9 @@
 // they are not journalled; everything else writes through journalled().
 
 import {
+  activeSinceSeq,
   anyDue,
+  anyLiveWebhook,
   awaitingVerification,
   claimDue,
   entriesAfter,
@@ -23,7 +25,7 @@ import {
 import { lastJournalSeq } from "../db/repositories/journal.js";
 import { findOrgById } from "../db/repositories/orgs.js";
 import { findWebhook } from "../db/repositories/webhooks.js";
-import type { DeliveryRow, JournalRow, WebhookRow } from "../db/types.js";
+import type { DeliveryRow, WebhookRow } from "../db/types.js";
 import { envelope, eventsOf, eventTypesOf } from "../delivery/events.js";
 import type { Attempt } from "../delivery/sender.js";
 import type { Deps } from "./context.js";
@@ -40,6 +42,7 @@ export interface RetryPolicy {
 }
 
 export const orgsToFanOut = (deps: Deps) => orgsWithNewEntries(deps.db.kysely);
+export const anyWebhookToServe = (deps: Deps) => anyLiveWebhook(deps.db.kysely);
 export const pendingVerifications = (deps: Deps) => awaitingVerification(deps.db.kysely, deps.now());
 export const webhookRow = (deps: Deps, id: number): Promise<WebhookRow | undefined> => findWebhook(deps.db.kysely, id);
 
@@ -51,9 +54,6 @@ export async function orgSlugs(deps: Deps, ids: number[]): Promise<Map<number, s
   }
   return out;
 }
-
-/** Webhook numbers each entry makes exist (a create), so older entries are not sent to it. */
-const createdBy = (row: JournalRow) => (row.operation === "webhooks.create" ? Number(row.object_id) : undefined);
 
 /**
  * Turns an org's next journal entries into deliveries for its active webhooks that subscribe to
@@ -77,12 +77,10 @@ export async function fanOutOrg(deps: Deps, orgId: number): Promise<number> {
     const org = await findOrgById(trx, orgId);
     if (!org) return 0;
     const wanted = new Set(webhooks.flatMap((w) => JSON.parse(w.event_types) as string[]));
-    // Webhooks made by an entry of this page receive only what comes after it.
-    const bornAt = new Map<number, number>();
-    for (const r of rows) {
-      const n = createdBy(r);
-      if (n !== undefined) bornAt.set(n, Number(r.seq));
-    }
+    // A webhook receives what was committed after it last became active (its handshake), never
+    // what came before: its creation, or a time it was deactivated or awaiting a new handshake.
+    const since = new Map<number, number>();
+    for (const w of webhooks) since.set(w.id, await activeSinceSeq(trx, orgId, Number(w.number)));
     // Only entries some webhook subscribes to are read further.
     const relevant = rows.filter((r) => eventTypesOf(r.operation).some((t) => wanted.has(t)));
     const befores = relevant.map((r) => (r.before === null ? undefined : JSON.parse(r.before)));
@@ -95,8 +93,7 @@ export async function fanOutOrg(deps: Deps, orgId: number): Promise<number> {
       const before = diff ? renderBefore(JSON.parse(row.after!) as WireDevUser, diff, summaryOf) : stored;
       const events = eventsOf(org.slug, row, before);
       for (const w of webhooks) {
-        const born = bornAt.get(Number(w.number));
-        if (born !== undefined && Number(row.seq) <= born) continue;
+        if (Number(row.seq) <= since.get(w.id)!) continue;
         const subscribed = new Set(JSON.parse(w.event_types) as string[]);
         events.forEach((event, k) => {
           if (!subscribed.has(event.type)) return;

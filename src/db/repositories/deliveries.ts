@@ -41,6 +41,32 @@ export async function orgsWithNewEntries(db: Kysely<Database>): Promise<number[]
   return rows.filter((r) => r.last !== null && Number(r.last) > Number(r.last_seq ?? 0)).map((r) => Number(r.id));
 }
 
+/** Whether any webhook is active or awaiting its handshake, in any org: else the worker rests. */
+export async function anyLiveWebhook(db: Kysely<Database>): Promise<boolean> {
+  const row = await db
+    .selectFrom("webhooks")
+    .select("id")
+    .where("status", "in", ["active", "unverified"])
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** The seq of the entry that last made a webhook active (its handshake), or 0. */
+export async function activeSinceSeq(db: Kysely<Database>, orgId: number, webhookNumber: number): Promise<number> {
+  const row = await db
+    .selectFrom("journal")
+    .select("seq")
+    .where("org_id", "=", orgId)
+    .where("object_type", "=", "webhook")
+    .where("object_id", "=", webhookNumber)
+    .where("operation", "=", "webhooks.verify")
+    .orderBy("seq", "desc")
+    .limit(1)
+    .executeTakeFirst();
+  return Number(row?.seq ?? 0);
+}
+
 /** Whether any delivery is due now (a read, so an idle worker takes no write lock). */
 export async function anyDue(db: Kysely<Database>, now: string): Promise<boolean> {
   const row = await db
