@@ -4,6 +4,8 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { findDevUserByEmail } from "../src/db/repositories/dev-users.js";
+import { findOrgBySlug } from "../src/db/repositories/orgs.js";
 import { loadFixtures } from "../src/fixtures/load.js";
 import { systemClock } from "../src/services/context.js";
 import { emptyDirectory } from "../src/services/directory.js";
@@ -265,6 +267,19 @@ for (const { dialect, skip } of await testDialects()) {
         left?.map((e) => [e.seq, e.operation, e.actor.type]),
         [[1, "directory.reset", "system"]],
       );
+      // A write batched with a reset (SQLite's group commit) and before it leaves no entry behind.
+      await Promise.all([
+        loadFixtures(deps, s.org, [{ email: "journal-batched@example.com", state: "active" }]),
+        emptyDirectory(deps),
+      ]);
+      // The journal tells the same story as the directory: the load's entry is there exactly when
+      // its user is (on SQLite they share a batch, and the reset comes last; on PostgreSQL either
+      // may commit first).
+      const ops = (await auditEntriesSince(deps, s.org, 0, 10))?.map((e) => e.operation);
+      const org = await findOrgBySlug(s.running.db.kysely, s.org);
+      const loaded = await findDevUserByEmail(s.running.db.kysely, org!.id, "journal-batched@example.com");
+      assert.deepEqual(ops, loaded ? ["directory.reset", "directory.load"] : ["directory.reset"]);
+      if (dialect === "sqlite") assert.equal(loaded, undefined);
     });
   });
 }

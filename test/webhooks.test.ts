@@ -90,6 +90,22 @@ for (const { dialect, skip } of await testDialects()) {
       assert.ok(!log.text.includes(w.secret), "no journal entry holds the secret");
     });
 
+    it("keeps an org to 100 webhooks", async () => {
+      const ids: string[] = [];
+      const existing = (await s.sdk().webhooksList()).data.webhooks.length;
+      for (let i = existing; i < 100; i++) {
+        ids.push(
+          (await s.http("POST", "/webhooks.create", { body: { url: "http://127.0.0.1:9/cap" } })).body.webhook.id,
+        );
+      }
+      assertError(
+        await s.http("POST", "/webhooks.create", { body: { url: "http://127.0.0.1:9/cap" } }),
+        400,
+        "value_not_permitted",
+      );
+      for (const id of ids) await s.http("POST", "/webhooks.delete", { body: { id } });
+    });
+
     it("refuses bad secrets, URLs and headers with a 400 naming the field", async () => {
       const bad = async (body: Record<string, unknown>, field: string) =>
         assertError(await s.http("POST", "/webhooks.create", { body }), 400, "value_not_permitted", {

@@ -22,3 +22,18 @@ export function beginUnit(db: Kysely<Database>): NewJournalEntry[] {
 export function endUnits(db: Kysely<Database>): void {
   units.delete(db);
 }
+
+const cleared = new WeakSet<Kysely<Database>>();
+
+/**
+ * The unit under way deleted the whole journal (a reset): the entries of the batch's earlier units
+ * go with it, as if they had been written before it.
+ */
+export function journalCleared(db: Kysely<Database>): void {
+  if (units.has(db)) cleared.add(db);
+}
+
+/** Whether the unit that just ended cleared the journal; asking forgets it. */
+export function takeCleared(db: Kysely<Database>): boolean {
+  return cleared.delete(db);
+}

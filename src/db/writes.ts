@@ -1,7 +1,7 @@
 // How a write transaction reaches the disk. Services hand over a unit of work and get its
 // result once its commit is durable; they never know whether it shared that commit.
 import { CompiledQuery, type Kysely } from "kysely";
-import { beginUnit, endUnits } from "./deferred-appends.js";
+import { beginUnit, endUnits, takeCleared } from "./deferred-appends.js";
 import { type DirectConnection, registerDirect, unregisterDirect } from "./reads.js";
 import { writeJournalEntries } from "./repositories/journal.js";
 import type { Database, NewJournalEntry } from "./types.js";
@@ -72,9 +72,11 @@ export function groupCommit(
                 const pending = beginUnit(conn);
                 const value = await job.work(conn);
                 await exec(RELEASE);
+                if (takeCleared(conn)) appends.length = 0;
                 appends.push(...pending);
                 outcomes.push({ ok: true, value });
               } catch (err) {
+                takeCleared(conn);
                 // If the failure already ended the transaction (disk full, I/O error), there is no
                 // savepoint to go back to: fail the whole batch with the unit's own error.
                 await exec(ROLLBACK_TO).catch(() => {

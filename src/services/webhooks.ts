@@ -58,6 +58,7 @@ export interface UpdateWebhookInput {
 /** How long an endpoint has to answer the verify event (DevRev: 3 minutes from the create). */
 export const VERIFY_WINDOW_MS = 3 * 60_000;
 const MAX_HEADERS = 8;
+export const MAX_WEBHOOKS_PER_ORG = 100;
 const HEADER_NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
 /** Headers every delivery sets itself: a webhook's own headers may not replace them. */
 const RESERVED_HEADERS = new Set(["content-type", "content-length", "host", "x-devrev-signature", "user-agent"]);
@@ -171,6 +172,10 @@ export async function createWebhook(deps: Deps, caller: Caller, input: CreateWeb
   const headers = checkHeaders(input.headers ?? [], "headers");
   return journalled(deps, caller, async (trx, journal) => {
     const now = deps.now();
+    // Each webhook costs every delivery round a handshake or a fan-out: bounded per org.
+    assertThat((await listWebhooks(trx, caller.orgId)).length < MAX_WEBHOOKS_PER_ORG, () =>
+      valueNotPermitted("url", `an org has at most ${MAX_WEBHOOKS_PER_ORG} webhooks; delete one first`),
+    );
     const row = await insertWebhook(trx, {
       org_id: caller.orgId,
       url,

@@ -4,7 +4,7 @@
 // whoever holds a head waits for nothing but its commit. On SQLite, where writers take turns
 // anyway, it is one statement.
 import { type Kysely, PostgresAdapter, sql } from "kysely";
-import { pendingAppends } from "../deferred-appends.js";
+import { journalCleared, pendingAppends } from "../deferred-appends.js";
 import { prepared } from "../prepared.js";
 import { execute } from "../reads.js";
 import type { Database, JournalRow, NewJournalEntry } from "../types.js";
@@ -158,6 +158,7 @@ export async function listJournal(db: Kysely<Database>, q: JournalQuery): Promis
 }
 
 export async function deleteJournal(db: Kysely<Database>): Promise<void> {
+  journalCleared(db);
   await db.deleteFrom("journal").execute();
   await db.deleteFrom("journal_heads").execute();
 }
