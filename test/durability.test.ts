@@ -36,6 +36,18 @@ async function startChild(
   return { child, url, exited };
 }
 
+/** A new empty database of the dialect, removed by `cleanups`. */
+async function freshDatabase(dialect: string, cleanups: (() => Promise<void> | void)[]): Promise<string> {
+  if (dialect === "postgres") {
+    const pg = await createPgDatabase();
+    cleanups.push(pg.drop);
+    return pg.url;
+  }
+  const dir = mkdtempSync(join(tmpdir(), "devusers-kill-"));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return join(dir, "db.sqlite");
+}
+
 async function post(url: string, token: string, path: string, body: unknown) {
   const res = await fetch(url + path, {
     method: "POST",
@@ -53,17 +65,7 @@ for (const { dialect, skip } of await testDialects()) {
     });
 
     it("keeps every acknowledged link across kill -9", async () => {
-      let databaseUrl: string;
-      if (dialect === "postgres") {
-        const pg = await createPgDatabase();
-        cleanups.push(pg.drop);
-        databaseUrl = pg.url;
-      } else {
-        const dir = mkdtempSync(join(tmpdir(), "devusers-kill-"));
-        cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-        databaseUrl = join(dir, "db.sqlite");
-      }
-      const env = { DATABASE_URL: databaseUrl };
+      const env = { DATABASE_URL: await freshDatabase(dialect, cleanups) };
       const token = cli(env, "token", "create", "--email", "admin@example.com");
       const first = await startChild(env);
       cleanups.push(() => {
@@ -143,18 +145,9 @@ for (const { dialect, skip } of await testDialects()) {
 for (const { dialect, skip } of await testDialects()) {
   describe(`webhook deliveries across kill -9 [${dialect}]`, { skip }, () => {
     it("an event committed but not yet delivered when the process dies arrives after the restart", async () => {
-      let databaseUrl: string;
       const cleanups: (() => Promise<void> | void)[] = [];
       try {
-        if (dialect === "postgres") {
-          const pg = await createPgDatabase();
-          cleanups.push(pg.drop);
-          databaseUrl = pg.url;
-        } else {
-          const dir = mkdtempSync(join(tmpdir(), "devusers-kill-hook-"));
-          cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-          databaseUrl = join(dir, "db.sqlite");
-        }
+        const databaseUrl = await freshDatabase(dialect, cleanups);
         const rx = await startReceiver();
         cleanups.push(() => rx.close());
         const env = { DATABASE_URL: databaseUrl, WEBHOOK_RETRY_BASE_MS: "50", WEBHOOK_TIMEOUT_MS: "1000" };

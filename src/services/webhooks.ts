@@ -214,13 +214,18 @@ export async function listOrgWebhooks(deps: Deps, caller: Caller): Promise<WireW
   return toWire(deps.db.kysely, caller, await listWebhooks(deps.db.kysely, caller.orgId));
 }
 
+/** `add` and `remove`, or `set` alone, as DevRev's update takes them. */
+function assertSetAlone(change: { add?: unknown; remove?: unknown; set?: unknown }, field: string): void {
+  assertThat(
+    change.set === undefined || (change.add === undefined && change.remove === undefined),
+    valueNotPermitted(field, "set cannot be given with add or remove"),
+  );
+}
+
 function changedEventTypes(current: string[], change: UpdateWebhookInput["event_types"]): string[] | undefined {
   if (!change) return undefined;
+  assertSetAlone(change, "event_types");
   const { add, remove, set } = change;
-  assertThat(
-    set === undefined || (add === undefined && remove === undefined),
-    valueNotPermitted("event_types", "set cannot be given with add or remove"),
-  );
   if (set !== undefined) return unique(set);
   const removed = new Set(remove ?? []);
   return unique([...current, ...(add ?? [])]).filter((t) => !removed.has(t));
@@ -228,11 +233,8 @@ function changedEventTypes(current: string[], change: UpdateWebhookInput["event_
 
 function changedHeaders(current: WebhookHeader[], change: UpdateWebhookInput["headers"]): WebhookHeader[] | undefined {
   if (!change) return undefined;
+  assertSetAlone(change, "headers");
   const { add, remove, set } = change;
-  assertThat(
-    set === undefined || (add === undefined && remove === undefined),
-    valueNotPermitted("headers", "set cannot be given with add or remove"),
-  );
   if (set !== undefined) return checkHeaders(set, "headers");
   const removed = new Set([...(remove ?? []), ...(add ?? []).map((h) => h.name)].map((n) => n.toLowerCase()));
   return checkHeaders([...current.filter((h) => !removed.has(h.name.toLowerCase())), ...(add ?? [])], "headers");

@@ -2,21 +2,16 @@
 // settled with their outcome. On PostgreSQL several instances share them: a cursor row locked with
 // SKIP LOCKED makes one instance at a time fan out an org, and a delivery is taken by one
 // instance until its lease ends.
-import { type Kysely, PostgresAdapter, sql } from "kysely";
-import type { Database, DeliveryRow, JournalRow, WebhookRow } from "../types.js";
+import { type Insertable, type Kysely, PostgresAdapter, sql } from "kysely";
+import type { Database, DeliveryRow, JournalRow, WebhookDeliveriesTable, WebhookRow } from "../types.js";
 
 const isPostgres = (db: Kysely<Database>) => db.getExecutor().adapter instanceof PostgresAdapter;
 
-export interface NewDelivery {
-  org_id: number;
-  webhook_id: number;
-  journal_seq: number;
-  event_id: string;
-  type: string;
-  ordering_key: string;
-  body: string;
-  created_date: string;
-}
+/** A delivery as fan-out makes it: pending, due at once, not yet attempted. */
+export type NewDelivery = Pick<
+  Insertable<WebhookDeliveriesTable>,
+  "org_id" | "webhook_id" | "journal_seq" | "event_id" | "type" | "ordering_key" | "body" | "created_date"
+>;
 
 /**
  * Orgs whose journal has entries no delivery has been made from yet: per org, its last entry (one

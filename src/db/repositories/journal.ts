@@ -1,8 +1,8 @@
-// The change journal's rows. On PostgreSQL appending is two prepared statements: take the org's
-// next seq from its journal head (which locks the head until the transaction ends, so the org's
+// The change journal's rows. On PostgreSQL appending is two statements: take the org's next seq
+// from its journal head (which locks the head until the transaction ends, so the org's
 // journalled writes commit in seq order), then insert. Services record last in a transaction:
 // whoever holds a head waits for nothing but its commit. On SQLite, where writers take turns
-// anyway, it is one statement.
+// anyway, a group commit writes its units' entries together.
 import { type Kysely, PostgresAdapter, sql } from "kysely";
 import { journalCleared, pendingAppends } from "../deferred-appends.js";
 import { prepared } from "../prepared.js";
@@ -15,64 +15,6 @@ const takeSeq = prepared((db, orgId: number) =>
     .values({ org_id: orgId, next_seq: 2 })
     .onConflict((oc) => oc.column("org_id").doUpdateSet((eb) => ({ next_seq: eb("journal_heads.next_seq", "+", 1) })))
     .returning("next_seq"),
-);
-
-const VALUES = (
-  e: NewJournalEntry,
-): [
-  string,
-  string,
-  number | null,
-  string,
-  string,
-  number | null,
-  number | null,
-  string | null,
-  string | null,
-  string | null,
-  string | null,
-] => [
-  e.created_date,
-  e.actor_type,
-  e.actor_id ?? null,
-  e.operation,
-  e.object_type,
-  e.object_id ?? null,
-  e.related_id ?? null,
-  e.before ?? null,
-  e.after ?? null,
-  e.details ?? null,
-  e.request_id ?? null,
-];
-
-const columns = (
-  createdDate: string,
-  actorType: string,
-  actorId: number | null,
-  operation: string,
-  objectType: string,
-  objectId: number | null,
-  relatedId: number | null,
-  before: string | null,
-  after: string | null,
-  details: string | null,
-  requestId: string | null,
-) => ({
-  created_date: createdDate,
-  actor_type: actorType,
-  actor_id: actorId,
-  operation,
-  object_type: objectType,
-  object_id: objectId,
-  related_id: relatedId,
-  before,
-  after,
-  details,
-  request_id: requestId,
-});
-
-const insertEntry = prepared((db, orgId: number, seq: number, ...rest: Parameters<typeof columns>) =>
-  db.insertInto("journal").values({ org_id: orgId, seq, ...columns(...rest) }),
 );
 
 /**
@@ -91,7 +33,10 @@ export async function appendJournalEntry(db: Kysely<Database>, e: NewJournalEntr
   }
   const head = await takeSeq.first(db, e.org_id);
   if (!head) throw new Error(`no journal head for org ${e.org_id}`);
-  await insertEntry.all(db, e.org_id, Number(head.next_seq) - 1, ...VALUES(e));
+  await db
+    .insertInto("journal")
+    .values({ ...e, seq: Number(head.next_seq) - 1 })
+    .execute();
 }
 
 const lastSeq = prepared((db, orgId: number) =>
