@@ -74,10 +74,10 @@ function serviceEnv(databaseUrl: string, extra: Record<string, string> = {}): No
 }
 
 /** Runs the CLI to completion; its stderr (progress bar) passes through. Returns stdout. */
-export function cli(databaseUrl: string, args: string[]): Promise<string> {
+export function cli(databaseUrl: string, args: string[], cliPath = CLI): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = track(
-      spawn(process.execPath, [CLI, ...args], {
+      spawn(process.execPath, [cliPath, ...args], {
         env: serviceEnv(databaseUrl),
         stdio: ["ignore", "pipe", "inherit"],
       }),
@@ -114,7 +114,7 @@ async function until(ok: () => Promise<boolean>, deadline: number, what: string)
 export async function startService(
   databaseUrl: string,
   token: string | undefined,
-  opts: { nodeArgs?: string[]; env?: Record<string, string> } = {},
+  opts: { nodeArgs?: string[]; env?: Record<string, string>; cli?: string } = {},
 ): Promise<Service> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -127,7 +127,7 @@ export async function startService(
   });
   const started = performance.now();
   const child = track(
-    spawn(process.execPath, [...(opts.nodeArgs ?? []), CLI, "serve"], {
+    spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.cli ?? CLI, "serve"], {
       env: { ...env, ...opts.env },
       stdio: ["ignore", "inherit", "inherit"],
     }),

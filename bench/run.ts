@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { againstBench, againstTable } from "./against.js";
 import { check, settle } from "./checks.js";
 import { importBench, importTable } from "./import.js";
 import { type BenchDb, cli, freshDatabase, runLoad, startBaseline, startService, stopAll, stopChild } from "./proc.js";
@@ -31,6 +32,9 @@ const { values: opt } = parseArgs({
     startup: { type: "string" },
     import: { type: "string" },
     webhooks: { type: "string" },
+    against: { type: "string" },
+    rounds: { type: "string", default: "6" },
+    slice: { type: "string", default: "4" },
   },
 });
 
@@ -241,6 +245,23 @@ async function main(): Promise<void> {
       const figures = await importBench(sizes, log);
       process.stdout.write(`${importTable(figures)}\n`);
       result = { import: figures };
+    } else if (opt.against !== undefined) {
+      const rows = await againstBench(
+        {
+          checkout: opt.against,
+          dialect,
+          users: int("users", opt.users),
+          scenarios: scenarioList(opt.scenarios, ["link", "create"]),
+          rounds: int("rounds", opt.rounds),
+          slice: int("slice", opt.slice),
+          connections,
+          org: ORG,
+          adminEmail: ADMIN_EMAIL,
+        },
+        log,
+      );
+      process.stdout.write(`${againstTable(rows, opt.against)}\n`);
+      result = { against: opt.against, rows };
     } else if (opt.webhooks !== undefined) {
       const figures = await webhookBench(db, int("webhooks", opt.webhooks || "5000"), log);
       process.stdout.write(`${webhookTable(figures)}\n`);

@@ -20,6 +20,7 @@ import { resetRoute } from "./routes/reset.js";
 import { webhookRoutes } from "./routes/webhooks.js";
 import { Authenticator, assertOneAuthorization, type TokenClaims } from "./services/auth.js";
 import { type Caller, type Deps, systemClock } from "./services/context.js";
+import type { Operation } from "./services/journal.js";
 import { KeyRing } from "./services/keys.js";
 
 declare module "fastify" {
@@ -49,7 +50,7 @@ export interface App {
    */
   startDraining(): void;
   /** Called after every write the API commits. */
-  onChange(listener: () => void): void;
+  onChange(listener: (operations: readonly Operation[]) => void): void;
   close(): Promise<void>;
 }
 
@@ -94,12 +95,12 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     },
   });
   const metrics = new Metrics();
-  let onChange = () => {};
+  let onChange: (operations: readonly Operation[]) => void = () => {};
   const deps: Deps = {
     db,
     now: systemClock,
     allowPrivateWebhookTargets: config.webhooks.allowPrivateTargets,
-    changed: () => onChange(),
+    changed: (operations) => onChange(operations),
   };
   const keys = new KeyRing(db.kysely);
   const auth = new Authenticator(deps, keys);

@@ -70,7 +70,7 @@ function running(config: Config, db: Db, service: App, url: string): Running {
     config.webhooks,
     service.app.log,
   );
-  service.onChange(() => deliveries.nudge());
+  service.onChange((operations) => deliveries.nudge(operations));
   const { connections } = service;
   const log = service.app.log;
   let stopping: Promise<void> | undefined;

@@ -17,6 +17,7 @@ import {
   settleDeliveries,
   webhookRow,
 } from "../services/delivery-state.js";
+import type { Operation } from "../services/journal.js";
 import { markVerified, webhookDon } from "../services/webhooks.js";
 import { type Attempt, createSender, type Sender } from "./sender.js";
 
@@ -37,8 +38,12 @@ const VERIFY_EVERY_MS = 5_000;
 const STOP_WAIT_MS = 1_000;
 
 export interface DeliveryWorker {
-  /** Runs a round now rather than at the next tick (tests, and after a write). */
-  nudge(): void;
+  /**
+   * Runs a round now rather than at the next tick, after a write that recorded `operations`.
+   * While no webhook is active or awaiting its handshake, only a webhook's change wakes it: the
+   * write path then pays nothing for webhooks (docs/performance.md).
+   */
+  nudge(operations?: readonly Operation[]): void;
   stop(): Promise<void>;
 }
 
@@ -63,6 +68,8 @@ export function startDeliveryWorker(deps: Deps, settings: WebhookSettings, log: 
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let again = false;
+  /** The last round found no webhook to serve; polls every IDLE_MS still notice another instance's. */
+  let resting = false;
 
   async function verify(w: WebhookRow, org: string): Promise<void> {
     const last = verifiedAt.get(w.id) ?? 0;
@@ -93,7 +100,8 @@ export function startDeliveryWorker(deps: Deps, settings: WebhookSettings, log: 
     let busy = false;
     // Without a webhook to serve, a round is this one read: the write path pays nothing more.
     // The cursors stay behind meanwhile, and catch up when a webhook turns active.
-    if (!(await anyWebhookToServe(deps))) return false;
+    resting = !(await anyWebhookToServe(deps));
+    if (resting) return false;
     for (const orgId of await orgsToFanOut(deps)) {
       if ((await fanOutOrg(deps, orgId)) > 0) busy = true;
     }
@@ -164,7 +172,11 @@ export function startDeliveryWorker(deps: Deps, settings: WebhookSettings, log: 
 
   schedule(0);
   return {
-    nudge: () => schedule(0),
+    nudge: (operations) => {
+      if (resting && operations && !operations.some((o) => o.startsWith("webhooks.") || o === "directory.reset"))
+        return;
+      schedule(0);
+    },
     stop: async () => {
       stopped = true;
       clearTimeout(timer);

@@ -1,5 +1,6 @@
 import type { Db } from "../db/database.js";
 import type { DevUserRow, IdentityRow } from "../db/types.js";
+import type { Operation } from "./journal.js";
 
 /** Who is calling: read from a verified token and a fresh look at the user row. */
 export interface Caller {
@@ -41,8 +42,11 @@ export interface Deps {
   now: () => string;
   /** Whether webhooks may point at private addresses (WEBHOOK_PRIVATE_TARGETS); false if unset. */
   allowPrivateWebhookTargets?: boolean;
-  /** Told after every journalled write commits (the delivery worker starts a round at once). */
-  changed?: () => void;
+  /**
+   * Told after every journalled write commits, with the operations it recorded (the delivery
+   * worker starts a round at once, or, while no webhook is active, only for a webhook's change).
+   */
+  changed?: (operations: readonly Operation[]) => void;
 }
 
 export const systemClock = () => new Date().toISOString();

@@ -94,8 +94,8 @@ export function journalled<T>(
   work: (trx: Kysely<Database>, journal: Journal) => Promise<T>,
 ): Promise<T> {
   const context = "actor" in who ? who : contextOf(who);
+  const recorded: Operation[] = [];
   const result = deps.db.writes.run(async (trx) => {
-    let recorded = 0;
     let unchanged = false;
     const journal: Journal = {
       record: async (c) => {
@@ -115,7 +115,7 @@ export function journalled<T>(
           details: json(c.details),
           request_id: context.requestId ?? null,
         });
-        recorded++;
+        recorded.push(c.operation);
       },
       unchanged: () => {
         unchanged = true;
@@ -123,10 +123,15 @@ export function journalled<T>(
       },
     };
     const result = await work(trx, journal);
-    if (recorded === 0 && !unchanged)
+    if (recorded.length === 0 && !unchanged)
       throw new Error("a write recorded no journal entry and did not say it changed nothing");
     return result;
   });
-  if (deps.changed) void result.then(deps.changed, () => {});
+  const changed = deps.changed;
+  if (changed)
+    void result.then(
+      () => changed(recorded),
+      () => {},
+    );
   return result;
 }

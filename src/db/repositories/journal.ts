@@ -6,7 +6,6 @@
 import { type Kysely, PostgresAdapter, sql } from "kysely";
 import { journalCleared, pendingAppends } from "../deferred-appends.js";
 import { prepared } from "../prepared.js";
-import { execute } from "../reads.js";
 import type { Database, JournalRow, NewJournalEntry } from "../types.js";
 
 const takeSeq = prepared((db, orgId: number) =>
@@ -33,17 +32,68 @@ export async function appendJournalEntry(db: Kysely<Database>, e: NewJournalEntr
   }
   const head = await takeSeq.first(db, e.org_id);
   if (!head) throw new Error(`no journal head for org ${e.org_id}`);
-  await db
-    .insertInto("journal")
-    .values({ ...e, seq: Number(head.next_seq) - 1 })
-    .execute();
+  await insertOne(db, e, Number(head.next_seq) - 1);
 }
+
+const insertOne = (db: Kysely<Database>, e: NewJournalEntry, seq: number) =>
+  insertEntry.all(
+    db,
+    e.org_id,
+    seq,
+    e.created_date,
+    e.actor_type,
+    e.actor_id ?? null,
+    e.operation,
+    e.object_type,
+    e.object_id ?? null,
+    e.related_id ?? null,
+    e.before ?? null,
+    e.after ?? null,
+    e.details ?? null,
+    e.request_id ?? null,
+  );
 
 const lastSeq = prepared((db, orgId: number) =>
   db.selectFrom("journal").select("seq").where("org_id", "=", orgId).orderBy("seq", "desc").limit(sql.lit(1)),
 );
 
-const CHUNK = 64;
+/**
+ * One entry, prepared once: run per entry on the batch's writer, it costs SQLite what a multi-row
+ * INSERT does, without Kysely building and compiling a statement of each batch's size.
+ */
+const insertEntry = prepared(
+  (
+    db,
+    org_id: number,
+    seq: number,
+    created_date: string,
+    actor_type: string,
+    actor_id: number | null,
+    operation: string,
+    object_type: string,
+    object_id: number | null,
+    related_id: number | null,
+    before: string | null,
+    after: string | null,
+    details: string | null,
+    request_id: string | null,
+  ) =>
+    db.insertInto("journal").values({
+      org_id,
+      seq,
+      created_date,
+      actor_type,
+      actor_id,
+      operation,
+      object_type,
+      object_id,
+      related_id,
+      before,
+      after,
+      details,
+      request_id,
+    }),
+);
 
 /** The org's last entry's seq, or 0. */
 export async function lastJournalSeq(db: Kysely<Database>, orgId: number): Promise<number> {
@@ -52,19 +102,15 @@ export async function lastJournalSeq(db: Kysely<Database>, orgId: number): Promi
 
 /**
  * SQLite, whose writers take turns: each org's next seqs follow its last entry's, in the order
- * given, in multi-row INSERTs.
+ * given.
  */
 export async function writeJournalEntries(db: Kysely<Database>, entries: NewJournalEntry[]): Promise<void> {
   const next = new Map<number, number>();
-  const rows = [];
   for (const e of entries) {
     let seq = next.get(e.org_id);
     if (seq === undefined) seq = (await lastJournalSeq(db, e.org_id)) + 1;
     next.set(e.org_id, seq + 1);
-    rows.push({ ...e, seq });
-  }
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    await execute(db, db.insertInto("journal").values(rows.slice(i, i + CHUNK)));
+    await insertOne(db, e, seq);
   }
 }
 
