@@ -13,6 +13,7 @@ import { Metrics } from "./plugins/metrics.js";
 import { RateLimiter } from "./plugins/rate-limit.js";
 import { rejectFlawedStrings } from "./plugins/string-guard.js";
 import { auditLogRoutes } from "./routes/audit-logs.js";
+import { authTokenRoutes } from "./routes/auth-tokens.js";
 import { devUsersRoutes } from "./routes/dev-users.js";
 import { healthRoutes } from "./routes/health.js";
 import { collectRoutes, openapiRoute } from "./routes/openapi.js";
@@ -22,6 +23,7 @@ import { Authenticator, assertOneAuthorization, type TokenClaims } from "./servi
 import { type Caller, type Deps, systemClock } from "./services/context.js";
 import type { Operation } from "./services/journal.js";
 import { KeyRing } from "./services/keys.js";
+import { OPERATION_SCOPES, requireOperationScope, type Scope } from "./services/scopes.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -34,6 +36,8 @@ declare module "fastify" {
   interface FastifyContextConfig {
     /** Health, readiness, metrics and the API description: no token, no rate limit. */
     public?: boolean;
+    /** What a scoped token needs to call it (services/scopes.ts), set from the operation id. */
+    scope?: Scope | "full" | null;
   }
 }
 
@@ -176,6 +180,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     if (verified) {
       req.caller = await auth.callerFor(verified.claims);
       req.caller.requestId = req.id;
+      requireOperationScope(req.caller.token?.scopes, req.routeOptions.config.scope ?? null);
     }
   });
 
@@ -185,10 +190,21 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     metrics.observe(schema?.operationId ?? "unknown_route", reply.statusCode, reply.elapsedTime / 1000);
   });
 
+  // Every authenticated operation says what a scoped token needs to call it; one that does not
+  // is a mistake caught at start, not a route every scoped token may call.
+  app.addHook("onRoute", (route) => {
+    const config = (route.config ?? {}) as { public?: boolean; scope?: Scope | "full" | null };
+    if (config.public || route.method === "HEAD") return;
+    const id = (route.schema as { operationId?: string } | undefined)?.operationId;
+    if (id === undefined || !Object.hasOwn(OPERATION_SCOPES, id))
+      throw new Error(`route ${route.method} ${route.url} has no entry in OPERATION_SCOPES`);
+    route.config = { ...config, scope: OPERATION_SCOPES[id] };
+  });
   const routes = collectRoutes(app);
   await app.register(devUsersRoutes, { deps });
   await app.register(auditLogRoutes, { deps });
   await app.register(webhookRoutes, { deps });
+  await app.register(authTokenRoutes, { deps, keys });
   if (config.allowReset) {
     const bootstrap = config.bootstrapAdmin ? { email: config.bootstrapAdmin, org: config.bootstrapOrg } : undefined;
     await app.register(resetRoute, { deps, bootstrap });

@@ -136,6 +136,21 @@ describe("two instances on one PostgreSQL", { skip: pgSkip }, () => {
     assert.equal(after.body.type, "unauthenticated");
   });
 
+  it("a token revoked through one instance fails at once on the other", async () => {
+    const dave = await p.a.user("dave@example.com", "member");
+    const made = await call(p.a, "/auth-tokens.create", dave.token, {
+      body: { requested_token_type: "urn:devrev:params:oauth:token-type:pat" },
+    });
+    assert.equal(made.status, 201);
+    const pat = made.body.access_token as string;
+    assert.equal((await self(p.b, pat)).status, 200, "b knows the token before the revoke");
+    assert.equal((await call(p.a, "/auth-tokens.delete", pat, { body: {} })).status, 200);
+    const after = await self(p.b, pat);
+    assert.equal(after.status, 401, "the very next request on b is refused");
+    assert.equal(after.body.type, "unauthenticated");
+    assert.equal((await self(p.b, dave.token)).status, 200, "the user's other token still works on b");
+  });
+
   it("50 concurrent links of one (issuer, id) across both instances: one wins, 20 rounds", async () => {
     const users: string[] = [];
     for (let i = 0; i < 50; i++) {

@@ -9,7 +9,7 @@ import { findOrgBySlug } from "../src/db/repositories/orgs.js";
 import { loadFixtures } from "../src/fixtures/load.js";
 import { systemClock } from "../src/services/context.js";
 import { emptyDirectory } from "../src/services/directory.js";
-import { journalled } from "../src/services/journal.js";
+import { journalled, OPERATIONS } from "../src/services/journal.js";
 import { testDialects } from "./helpers/databases.js";
 import { SHADOW, startTestServer, type TestServer } from "./helpers/server.js";
 
@@ -52,6 +52,8 @@ describe("the journal's one writer", () => {
   });
 });
 
+const PAT = "urn:devrev:params:oauth:token-type:pat";
+
 for (const { dialect, skip } of await testDialects()) {
   describe(`change journal [${dialect}]`, { skip }, () => {
     let s: TestServer;
@@ -74,6 +76,8 @@ for (const { dialect, skip } of await testDialects()) {
       const adminDon = (await admin.devUsersSelf()).data.dev_user.id;
       const member = await s.user("journal-member@example.com");
       let userDon = "";
+      let memberPat = "";
+      let patId = "";
       let secondDon = "";
       const cases: { operation: string; actor?: string; object?: () => string; write: () => Promise<unknown> }[] = [
         {
@@ -136,7 +140,34 @@ for (const { dialect, skip } of await testDialects()) {
           object: () => member.id,
           write: () => s.token("journal-member@example.com"),
         },
+        {
+          operation: "auth_tokens.create",
+          actor: member.id,
+          object: () => member.id,
+          write: async () => {
+            const made = await member.sdk.authTokensCreate({ requested_token_type: PAT as never, token_hint: "j" });
+            memberPat = made.data.access_token;
+            patId = (await member.sdk.authTokensList()).data.tokens.find((t) => t.token_hint === "j")!.id;
+          },
+        },
+        {
+          operation: "auth_tokens.update",
+          actor: member.id,
+          object: () => member.id,
+          write: () => member.sdk.authTokensUpdate({ token_id: patId, token_hint: "journal" }),
+        },
+        {
+          operation: "auth_tokens.delete",
+          actor: member.id,
+          object: () => member.id,
+          write: () => s.sdk(memberPat).authTokensDelete({}),
+        },
       ];
+      // Every operation of the API and the CLI on users and tokens is among the cases (webhooks'
+      // and the harness's are in their own suites).
+      const covered = new Set(cases.map((c) => c.operation));
+      for (const op of Object.keys(OPERATIONS).filter((o) => /^(dev_users|auth_tokens)\./.test(o)))
+        assert.ok(covered.has(op), `${op} has no case`);
       for (const c of cases) {
         const entries = await appended(c.write);
         const mine = entries.filter((e) => e.operation === c.operation);

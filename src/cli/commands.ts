@@ -8,6 +8,7 @@ import { allSigningKeys } from "../db/repositories/signing-keys.js";
 import { AdminError, issueToken, setRole } from "../services/admin.js";
 import { systemClock } from "../services/context.js";
 import { createSigningKey, ensureSigningKey, KeyRing, retireKey } from "../services/keys.js";
+import { SCOPE_NAMES } from "../services/scopes.js";
 import { type OptionSpec, parseDuration, parseEmail, parseOrg, UsageError } from "./args.js";
 
 export interface Command {
@@ -73,12 +74,20 @@ export const COMMANDS: Command[] = [
       email: EMAIL,
       org: ORG,
       ttl: { type: "string", value: "<d>", description: "lifetime: 90s, 15m, 12h or 30d (default 30d, at most 3650d)" },
+      scope: {
+        type: "string",
+        value: "<s>",
+        description: `space-separated scopes, from: ${SCOPE_NAMES.join(", ")} (default: the user's full rights)`,
+      },
+      hint: { type: "string", value: "<label>", description: "a label for the token, shown by auth-tokens.list" },
     },
     run: async (v) => {
       const input = {
         email: parseEmail(str(v.email)),
         org: parseOrg(str(v.org)),
         ttlSeconds: parseDuration(str(v.ttl) ?? "30d"),
+        scope: str(v.scope),
+        hint: str(v.hint),
       };
       const token = await withDb(async (db) => {
         await ensureSigningKey(db.kysely, systemClock());

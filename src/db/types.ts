@@ -105,6 +105,29 @@ export interface JournalTable {
   request_id: string | null;
 }
 
+export interface AuthTokensTable {
+  id: Generated<number>;
+  org_id: number;
+  /** The token's `jti` claim: how a token names its row. */
+  jti: string;
+  /** The user the token acts as, by number in the org. */
+  subject: number;
+  type: "pat" | "pat:act-as";
+  /** Space-separated and sorted; null for the subject's full rights. */
+  scopes: string | null;
+  token_hint: string | null;
+  /** The subject's token generation when the token was minted. */
+  generation: number;
+  created_by_type: "dev_user" | "cli" | "system";
+  /** The dev user who made it, by number, for created_by_type 'dev_user'. */
+  created_by: number | null;
+  issued_at: string;
+  expires_at: string;
+  modified_date: string;
+  modified_by: number | null;
+  revoked_at: string | null;
+}
+
 export interface WebhooksTable {
   id: Generated<number>;
   org_id: number;
@@ -162,6 +185,7 @@ export interface Database {
   journal: JournalTable;
   journal_heads: JournalHeadsTable;
   webhooks: WebhooksTable;
+  auth_tokens: AuthTokensTable;
   delivery_cursors: DeliveryCursorsTable;
   webhook_deliveries: WebhookDeliveriesTable;
 }
@@ -175,6 +199,8 @@ export type IdentityRow = Selectable<ExternalIdentitiesTable>;
 export type SigningKeyRow = Selectable<SigningKeysTable>;
 export type JournalRow = Selectable<JournalTable>;
 export type WebhookRow = Selectable<WebhooksTable>;
+export type AuthTokenRow = Selectable<AuthTokensTable>;
+export type NewAuthToken = Insertable<AuthTokensTable>;
 export type WebhookPatch = Updateable<WebhooksTable>;
 export type DeliveryRow = Selectable<WebhookDeliveriesTable>;
 export type NewJournalEntry = Omit<Insertable<JournalTable>, "seq">;

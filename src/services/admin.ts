@@ -1,6 +1,5 @@
 // Operations the CLI (and the test harness) perform on the directory, outside any request.
 
-import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import {
   countDevUsers,
@@ -13,11 +12,12 @@ import {
 import { identitiesOfUsers } from "../db/repositories/identities.js";
 import { ensureOrg, lockOrg } from "../db/repositories/orgs.js";
 import type { Database, DevUserRow } from "../db/types.js";
-import { mintToken } from "./auth.js";
 import type { Caller, Deps } from "./context.js";
 import { hydrateOne } from "./hydrate.js";
 import { type Actor, type Journal, journalled, type Operation } from "./journal.js";
 import type { KeyRing } from "./keys.js";
+import { requestedScopes } from "./scopes.js";
+import { recordToken } from "./token-records.js";
 
 export class AdminError extends Error {}
 
@@ -34,6 +34,10 @@ export interface IssueTokenInput {
   role?: "admin" | "member";
   /** Mints nothing unless the org is empty. */
   onlyInEmptyOrg?: boolean;
+  /** Space-separated scopes (services/scopes.ts); the user's full rights when absent. */
+  scope?: string;
+  /** The token's label, as auth-tokens.create's token_hint. */
+  hint?: string;
 }
 
 /** Mints a token for an active user of an org; an empty org's first user is made its admin. */
@@ -67,18 +71,27 @@ async function issue(deps: Deps, keys: KeyRing, input: IssueTokenInput, actor: A
   const signing = await keys.signingKey();
   const signer = { signingKey: async () => signing };
   return journalled(deps, { actor }, async (trx, journal) => {
-    const found = await tokenUser(trx, deps.now(), input, journal);
+    const now = deps.now();
+    const found = await tokenUser(trx, now, input, journal);
     if (!found) return journal.unchanged();
-    const jti = randomUUID();
-    const token = await mintToken(signer, found.user, input.org, input.ttlSeconds, jti);
-    await journal.record({
-      operation: "auth_tokens.create",
+    const role = found.user.role === "admin" ? "admin" : "member";
+    let scopes: string | null;
+    try {
+      scopes = requestedScopes(input.scope, role, undefined);
+    } catch (err) {
+      throw new AdminError(err instanceof Error ? err.message : String(err));
+    }
+    const spec = {
       orgId: found.orgId,
-      object: { type: "dev_user", id: found.user.number },
-      // The token itself is never recorded: only what names it.
-      details: { token_id: jti, expires_in_seconds: input.ttlSeconds },
-    });
-    return token;
+      org: input.org,
+      subject: found.user,
+      type: "pat" as const,
+      scopes,
+      hint: input.hint,
+      ttlSeconds: input.ttlSeconds,
+      createdBy: actor,
+    };
+    return (await recordToken(trx, journal, signer, spec, now)).token;
   });
 }
 

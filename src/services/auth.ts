@@ -3,12 +3,13 @@
 // row is read again, or reused only while the database reports no write since it was read.
 import { randomUUID } from "node:crypto";
 import { jwtVerify, SignJWT } from "jose";
-import { findDevUserByNumber } from "../db/repositories/dev-users.js";
+import { findCallerWithToken, type TokenState } from "../db/repositories/auth-tokens.js";
 import { findOrgBySlug } from "../db/repositories/orgs.js";
 import { ApiError, assertThat, unauthenticated } from "../errors.js";
 import { ORG_SLUG_RE } from "../ids.js";
 import { type Caller, CallerMemo, type Deps } from "./context.js";
 import { ALG, type KeyRing } from "./keys.js";
+import { scopeSet } from "./scopes.js";
 import { canonicalSegments, hasDuplicateKeys } from "./token-format.js";
 
 export interface TokenClaims {
@@ -20,6 +21,7 @@ export interface TokenClaims {
   /** The user's token generation when it was minted: a deactivation since ends the token. */
   gen: number;
   jti: string;
+  iat: number;
 }
 
 /** Who makes the tokens, and for whom: every token this service mints names both, and must. */
@@ -36,9 +38,9 @@ export async function mintToken(
   org: string,
   ttlSeconds: number,
   jti: string = randomUUID(),
+  now = Math.floor(Date.now() / 1000),
 ): Promise<string> {
   const { kid, key } = await keys.signingKey();
-  const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ org, gen: user.token_generation })
     .setProtectedHeader({ alg: ALG, kid, typ: "JWT" })
     .setIssuer(TOKEN_ISSUER)
@@ -81,7 +83,7 @@ function readClaims(payload: Record<string, unknown>, kid: string, nowSec: numbe
   if (typeof jti !== "string" || jti === "" || jti.length > 64) return undefined;
   if (!isInt(gen) || gen < 0 || !isInt(exp) || !isInt(iat)) return undefined;
   if (iat > nowSec + CLOCK_SKEW_SECONDS || exp - iat > MAX_TOKEN_TTL_SECONDS) return undefined;
-  return { sub: Number(sub), org, exp, kid, gen, jti };
+  return { sub: Number(sub), org, exp, kid, gen, jti, iat };
 }
 
 const CACHE_MAX = 10_000;
@@ -94,7 +96,7 @@ export class Authenticator {
   private cache = new Map<string, TokenClaims>();
   /** Org ids never change once made, so a slug is looked up once per process. */
   private orgIds = new Map<string, number>();
-  /** By org and user number; only where the database has a data version (SQLite). */
+  /** By org and token; only where the database has a data version (SQLite). */
   private memos = new Map<string, CallerMemo>();
 
   constructor(
@@ -153,8 +155,9 @@ export class Authenticator {
   }
 
   /**
-   * The caller's org and current row: a deactivated user is refused at once. The row is read
-   * again unless nothing has been written since it was last read.
+   * The caller's org, current row and token row, in one read: a deactivated user and a revoked
+   * token are refused on their very next request. The rows are read again unless nothing has been
+   * written since they were last read (SQLite's data version; on PostgreSQL, always).
    */
   async callerFor(claims: TokenClaims): Promise<Caller> {
     let orgId = this.orgIds.get(claims.org);
@@ -167,15 +170,24 @@ export class Authenticator {
     // Taken before the read: a write that lands while it is under way leaves this memo stale
     // from the start, never current.
     const version = this.deps.db.dataVersion();
-    const key = `${orgId}/${claims.sub}`;
+    const key = `${orgId}/${claims.jti}`;
     let memo = version === undefined ? undefined : this.memos.get(key);
     let user = memo && memo.version === version ? memo.row : undefined;
+    let token: TokenState | undefined = memo?.token;
     if (!user) {
-      user = await findDevUserByNumber(this.deps.db.kysely, orgId, claims.sub);
-      assertThat(user && user.state === "active", () => unauthenticated("the token's user is not active"));
+      const found = await findCallerWithToken(this.deps.db.kysely, orgId, claims.sub, claims.jti);
+      assertThat(found && found.user.state === "active", () => unauthenticated("the token's user is not active"));
+      user = found.user;
+      token = found.token;
+      // Every token minted here has its row; one without was minted before tokens were
+      // recorded (version 0.2), or elsewhere with a leaked key.
+      assertThat(token && token.subject === claims.sub, () =>
+        unauthenticated("the token is not one this service recorded; ask for a new one"),
+      );
+      assertThat(token.revoked_at === null, () => unauthenticated("the token was revoked"));
       memo = undefined;
       if (version !== undefined) {
-        memo = new CallerMemo(this.deps.db, version, user);
+        memo = new CallerMemo(this.deps.db, version, user, token);
         if (this.memos.size >= CACHE_MAX) this.memos.clear();
         this.memos.set(key, memo);
       }
@@ -184,6 +196,20 @@ export class Authenticator {
       unauthenticated("the token was ended when its user was deactivated; ask for a new one"),
     );
     const role = user.role === "admin" ? "admin" : "member";
-    return { userId: user.id, orgId, org: claims.org, role, row: user, memo };
+    return {
+      userId: user.id,
+      orgId,
+      org: claims.org,
+      role,
+      row: user,
+      memo,
+      token: {
+        jti: claims.jti,
+        type: token!.type,
+        scopes: scopeSet(token!.scopes),
+        issuedAt: claims.iat,
+        expiresAt: claims.exp,
+      },
+    };
   }
 }

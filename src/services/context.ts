@@ -1,6 +1,8 @@
 import type { Db } from "../db/database.js";
+import type { TokenState } from "../db/repositories/auth-tokens.js";
 import type { DevUserRow, IdentityRow } from "../db/types.js";
 import type { Operation } from "./journal.js";
+import type { Scope } from "./scopes.js";
 
 /** Who is calling: read from a verified token and a fresh look at the user row. */
 export interface Caller {
@@ -14,6 +16,19 @@ export interface Caller {
   memo?: CallerMemo;
   /** The request's id (Fastify's), recorded with every change it makes. */
   requestId?: string;
+  /** The token the request came with; absent for callers outside a request (CLI, harness). */
+  token?: CallerToken;
+}
+
+/** The calling token, as its claims and its row say. */
+export interface CallerToken {
+  jti: string;
+  type: "pat" | "pat:act-as";
+  /** Undefined for the user's full rights. */
+  scopes: ReadonlySet<Scope> | undefined;
+  /** Seconds since the epoch. */
+  issuedAt: number;
+  expiresAt: number;
 }
 
 /**
@@ -29,6 +44,7 @@ export class CallerMemo {
     private readonly db: Db,
     readonly version: number,
     readonly row: DevUserRow,
+    readonly token: TokenState,
   ) {}
 
   get current(): boolean {

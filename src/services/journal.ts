@@ -26,6 +26,8 @@ export const OPERATIONS = {
   "dev_users.identities.unlink": "update",
   "dev_users.role.set": "update",
   "auth_tokens.create": "create",
+  "auth_tokens.update": "update",
+  "auth_tokens.delete": "delete",
   "directory.load": "create",
   "directory.reset": "delete",
   "webhooks.create": "create",

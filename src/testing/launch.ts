@@ -37,6 +37,8 @@ export interface TokenOptions {
   role?: "admin" | "member";
   /** Seconds; 3600 by default. */
   ttlSeconds?: number;
+  /** Space-separated scopes (README "Scopes"); the user's full rights by default. */
+  scope?: string;
 }
 
 export interface Devusers extends AsyncDisposable {
@@ -109,6 +111,7 @@ export async function launchDevusers(
       org: o.org ?? org,
       ttlSeconds: o.ttlSeconds ?? HOUR,
       role: o.role,
+      scope: o.scope,
       createIfMissing: true,
     });
   let adminToken: string;

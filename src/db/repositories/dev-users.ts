@@ -93,6 +93,16 @@ export async function findDevUsers(db: Kysely<Database>, orgId: number, ids: num
   return readAll(db, db.selectFrom("dev_users").selectAll().where("org_id", "=", orgId).where("id", "in", ids));
 }
 
+/** Users of an org by their numbers (what wire ids and tokens name). */
+export async function findDevUsersByNumbers(
+  db: Kysely<Database>,
+  orgId: number,
+  numbers: number[],
+): Promise<DevUserRow[]> {
+  if (numbers.length === 0) return [];
+  return readAll(db, db.selectFrom("dev_users").selectAll().where("org_id", "=", orgId).where("number", "in", numbers));
+}
+
 export async function findDevUserByEmail(
   db: Kysely<Database>,
   orgId: number,
