@@ -268,14 +268,15 @@ for (const { dialect, skip } of await testDialects()) {
       const admin = s.sdk();
       const a = await s.user("tok-deact@example.com");
       const pat = (await create(a.token, { requested_token_type: PAT })).body.access_token;
+      const ids = (await admin.authTokensList({ subject: a.id })).data.tokens.map((t) => t.id);
+      assert.equal(ids.length, 2);
       await admin.devUsersDeactivate({ id: a.id });
       await admin.devUsersActivate({ id: a.id });
       for (const t of [a.token, pat]) assertError(await self(t), 401, "unauthenticated");
-      const listed = (await admin.authTokensList({ subject: a.id })).data.tokens;
-      assert.ok(
-        listed.every((t) => t.status === "revoked"),
-        JSON.stringify(listed),
-      );
+      assert.deepEqual((await admin.authTokensList({ subject: a.id })).data.tokens, [], "none is live");
+      for (const id of ids) assert.equal((await admin.authTokensGet({ token_id: id })).data.token.status, "revoked");
+      const fresh = await s.token("tok-deact@example.com");
+      assert.equal((await self(fresh)).status, 200, "a new token works");
 
       const primary = (await admin.devUsersCreate({ email: "tok-primary@example.com", state: SHADOW })).data.dev_user
         .id;

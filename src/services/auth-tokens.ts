@@ -153,7 +153,7 @@ export async function createAuthToken(
     const role = subject.role === "admin" ? "admin" : "member";
     const scopes = requestedScopes(input.scope, role, own.scopes);
     const now = deps.now();
-    const live = await countLiveAuthTokens(trx, caller.orgId, subject.number, now);
+    const live = await countLiveAuthTokens(trx, caller.orgId, subject, now);
     assertThat(
       live < MAX_LIVE_TOKENS,
       () => new ApiError("bad_request", `a user holds at most ${MAX_LIVE_TOKENS} live tokens; revoke one first`),
@@ -233,8 +233,11 @@ export async function listAuthTokens(deps: Deps, caller: Caller, input: ListToke
   );
   // No token here has a client_id (there are no application tokens): asking for one finds none.
   if (input.client_id !== undefined) return [];
+  const user =
+    subject === caller.row!.number ? caller.row : await findDevUserByNumber(deps.db.kysely, caller.orgId, subject);
+  assertThat(user, () => notFound("dev user"));
   const now = deps.now();
-  const rows = await liveAuthTokens(deps.db.kysely, caller.orgId, subject, now, type);
+  const rows = await liveAuthTokens(deps.db.kysely, caller.orgId, user, now, type);
   return toWireTokens(deps.db.kysely, caller.orgId, caller.org, rows, now);
 }
 
@@ -294,7 +297,7 @@ export async function selfDeleteAuthTokens(
   const type = tokenType(input.requested_token_type ?? TOKEN_TYPE_URN.pat, "requested_token_type");
   await journalled(deps, caller, async (trx, journal) => {
     const now = deps.now();
-    const rows = await liveAuthTokens(trx, caller.orgId, caller.row!.number, now, type);
+    const rows = await liveAuthTokens(trx, caller.orgId, caller.row!, now, type);
     if (rows.length === 0) return journal.unchanged();
     for (const row of rows) await revoke(trx, caller, journal, row, now);
   });

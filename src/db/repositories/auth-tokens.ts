@@ -68,11 +68,17 @@ export function findAuthToken(db: Kysely<Database>, orgId: number, jti: string):
   return db.selectFrom("auth_tokens").selectAll().where("org_id", "=", orgId).where("jti", "=", jti).executeTakeFirst();
 }
 
-/** A subject's live tokens (not revoked, not expired at `now`), oldest first. */
+/** Whose live tokens: a user by number, and its token generation (older ones ended with it). */
+export interface TokenSubject {
+  number: number;
+  token_generation: number;
+}
+
+/** A subject's live tokens (not revoked, of its generation, not expired at `now`), oldest first. */
 export function liveAuthTokens(
   db: Kysely<Database>,
   orgId: number,
-  subject: number,
+  subject: TokenSubject,
   now: string,
   type?: AuthTokenRow["type"],
 ): Promise<AuthTokenRow[]> {
@@ -80,7 +86,8 @@ export function liveAuthTokens(
     .selectFrom("auth_tokens")
     .selectAll()
     .where("org_id", "=", orgId)
-    .where("subject", "=", subject)
+    .where("subject", "=", subject.number)
+    .where("generation", "=", subject.token_generation)
     .where("revoked_at", "is", null)
     .where("expires_at", ">", now);
   if (type !== undefined) q = q.where("type", "=", type);
@@ -90,14 +97,15 @@ export function liveAuthTokens(
 export async function countLiveAuthTokens(
   db: Kysely<Database>,
   orgId: number,
-  subject: number,
+  subject: TokenSubject,
   now: string,
 ): Promise<number> {
   const row = await db
     .selectFrom("auth_tokens")
     .select(sql<number>`count(*)`.as("n"))
     .where("org_id", "=", orgId)
-    .where("subject", "=", subject)
+    .where("subject", "=", subject.number)
+    .where("generation", "=", subject.token_generation)
     .where("revoked_at", "is", null)
     .where("expires_at", ">", now)
     .executeTakeFirstOrThrow();
