@@ -2,7 +2,7 @@
 // commit, say), each on its own fresh database, loaded in short alternating slices. Whatever else
 // the machine is doing then weighs on both alike, which back-to-back runs of a whole bench cannot
 // promise on a shared 2-core machine: there, two runs of one build differ by 20%.
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { settle } from "./checks.js";
 import { type BenchDb, CLI, cli, freshDatabase, runLoad, type Service, startService } from "./proc.js";
@@ -36,6 +36,16 @@ export interface AgainstRow {
   /** req/s of each slice, in the order run. */
   base: number[];
   head: number[];
+  /** The service's CPU time (user + system) per request in each slice, µs: less swayed than req/s by what else runs. */
+  baseCpu: number[];
+  headCpu: number[];
+}
+
+/** CPU time a process has used, in µs, from /proc (clock ticks of 10 ms on Linux). */
+function cpuMicros(pid: number | undefined): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
 async function side(name: string, cliPath: string, o: AgainstOptions): Promise<Side> {
@@ -64,7 +74,7 @@ export async function againstBench(o: AgainstOptions, log: (line: string) => voi
     const rows: AgainstRow[] = [];
     let k = 0;
     for (const scenario of o.scenarios) {
-      const row: AgainstRow = { scenario, base: [], head: [] };
+      const row: AgainstRow = { scenario, base: [], head: [], baseCpu: [], headCpu: [] };
       for (let round = 0; round < o.rounds; round++) {
         // ABBA: neither side always runs first, on a warmer or a colder machine.
         const order = round % 2 === 0 ? sides : [...sides].reverse();
@@ -81,13 +91,17 @@ export async function againstBench(o: AgainstOptions, log: (line: string) => voi
             warmup: 0,
             tag: `against-${k++}`,
           };
+          const cpuBefore = cpuMicros(s.service.child.pid);
           const r = await runLoad(spec);
+          const cpu = (cpuMicros(s.service.child.pid) - cpuBefore) / r.total;
           if (r.non2xx > 0 || r.errors > 0)
             throw new Error(`${s.name} ${scenario}: ${r.non2xx} non-2xx, ${r.errors} errors`);
           (s.name === "base" ? row.base : row.head).push(r.rps);
+          (s.name === "base" ? row.baseCpu : row.headCpu).push(cpu);
         }
         log(
-          `  ${scenario} round ${round + 1}: base ${Math.round(row.base.at(-1)!)}, head ${Math.round(row.head.at(-1)!)} req/s`,
+          `  ${scenario} round ${round + 1}: base ${Math.round(row.base.at(-1)!)}, head ${Math.round(row.head.at(-1)!)} req/s; ` +
+            `CPU per request base ${Math.round(row.baseCpu.at(-1)!)}, head ${Math.round(row.headCpu.at(-1)!)} µs`,
         );
       }
       rows.push(row);
@@ -111,11 +125,30 @@ export function againstTable(rows: AgainstRow[], checkout: string): string {
       (sum(r.head) / sum(r.base)).toFixed(3),
       median(ratios).toFixed(3),
       `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`,
+      String(Math.round(median(r.baseCpu))),
+      String(Math.round(median(r.headCpu))),
+      (median(r.headCpu) / median(r.baseCpu)).toFixed(3),
     ];
   });
   return [
     `this build (head) against ${checkout} (base), alternating slices`,
     "",
-    table(["scenario", "base req/s", "head req/s", "head/base", "median slice ratio", "slice ratios"], body),
+    table(
+      [
+        "scenario",
+        "base req/s",
+        "head req/s",
+        "head/base",
+        "median slice ratio",
+        "slice ratios",
+        "base CPU µs/req",
+        "head CPU µs/req",
+        "CPU head/base",
+      ],
+      body,
+    ),
+    "",
+    "CPU: the service process's user + system time per request (median of the slices), which what else",
+    "runs on the machine sways less than req/s.",
   ].join("\n");
 }
