@@ -6,6 +6,7 @@ import * as tokenGeneration from "./migrations/2026-12-01T11-00-00_token-generat
 import * as changeJournal from "./migrations/2026-12-01T20-00-00_change-journal.js";
 import * as webhooks from "./migrations/2026-12-01T21-00-00_webhooks.js";
 import * as authTokens from "./migrations/2026-12-02T10-00-00_auth-tokens.js";
+import * as journalBlocks from "./migrations/2026-12-02T11-00-00_journal-object-blocks.js";
 import type { Database } from "./types.js";
 
 // Listed here rather than read from disk so the build needs no file-system lookups at start.
@@ -18,6 +19,7 @@ const migrations: Record<string, Migration> = {
   "2026-12-01T20-00-00_change-journal": changeJournal,
   "2026-12-01T21-00-00_webhooks": webhooks,
   "2026-12-02T10-00-00_auth-tokens": authTokens,
+  "2026-12-02T11-00-00_journal-object-blocks": journalBlocks,
 };
 
 /** Every migration's name, oldest first. */

@@ -129,14 +129,57 @@ export interface JournalQuery {
   limit: number;
 }
 
+/** Entries per block of the object index (migration journal-object-blocks): seq >> 10. */
+const BLOCK_BITS = 10;
+/** Blocks asked for in one statement; each is one seek of the index. */
+const BLOCKS_PER_QUERY = 64;
+
 export async function listJournal(db: Kysely<Database>, q: JournalQuery): Promise<JournalRow[]> {
-  let query = db.selectFrom("journal").selectAll().where("org_id", "=", q.orgId);
-  if (q.object) {
-    const { type, id } = q.object;
-    query = query.where((eb) =>
-      eb.and([eb("object_type", "=", type), eb.or([eb("object_id", "=", id), eb("related_id", "=", id)])]),
+  if (!q.object) return filtered(db, q).orderBy("seq", q.order).limit(q.limit).execute();
+  const { type, id } = q.object;
+  // A merge names its secondary as the related object: few entries, from their own index.
+  const related = await filtered(db, q)
+    .where("object_type", "=", type)
+    .where("related_id", "=", id)
+    .orderBy("seq", q.order)
+    .limit(q.limit)
+    .execute();
+  // The object's own entries, block by block from the boundary on, until the page is full: each
+  // block is one seek of (org_id, seq >> 10, object_type, object_id).
+  const last = await lastJournalSeq(db, q.orgId);
+  const blockOf = (seq: number) => Math.floor(seq / 2 ** BLOCK_BITS);
+  const lastBlock = blockOf(last);
+  const desc = q.order === "desc";
+  let block = desc
+    ? blockOf(q.beyond === undefined ? last : q.beyond - 1)
+    : blockOf(q.beyond === undefined ? 0 : q.beyond + 1);
+  const own: JournalRow[] = [];
+  while (own.length < q.limit && (desc ? block >= 0 : block <= lastBlock)) {
+    const blocks: number[] = [];
+    for (let i = 0; i < BLOCKS_PER_QUERY && (desc ? block >= 0 : block <= lastBlock); i++) {
+      blocks.push(block);
+      block += desc ? -1 : 1;
+    }
+    own.push(
+      ...(await filtered(db, q)
+        .where("object_type", "=", type)
+        .where("object_id", "=", id)
+        .where(sql`seq >> ${sql.lit(BLOCK_BITS)}`, "in", blocks)
+        // `+seq`: ordered by seq itself, SQLite would walk the org's whole (org_id, seq) index
+        // rather than seek the blocks; the few rows found are sorted instead.
+        .orderBy(sql`+seq`, q.order)
+        .limit(q.limit - own.length)
+        .execute()),
     );
   }
+  const rows = [...own, ...related];
+  rows.sort((a, b) => (desc ? Number(b.seq) - Number(a.seq) : Number(a.seq) - Number(b.seq)));
+  return rows.slice(0, q.limit);
+}
+
+/** The query's filters other than the object. */
+function filtered(db: Kysely<Database>, q: JournalQuery) {
+  let query = db.selectFrom("journal").selectAll().where("org_id", "=", q.orgId);
   if (q.actor) {
     query = query.where("actor_type", "=", q.actor.type);
     if (q.actor.id !== null) query = query.where("actor_id", "=", q.actor.id);
@@ -145,7 +188,7 @@ export async function listJournal(db: Kysely<Database>, q: JournalQuery): Promis
   if (q.from !== undefined) query = query.where("created_date", ">=", q.from);
   if (q.to !== undefined) query = query.where("created_date", "<=", q.to);
   if (q.beyond !== undefined) query = query.where("seq", q.order === "desc" ? "<" : ">", q.beyond);
-  return query.orderBy("seq", q.order).limit(q.limit).execute();
+  return query;
 }
 
 export async function deleteJournal(db: Kysely<Database>): Promise<void> {
