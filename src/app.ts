@@ -180,7 +180,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     if (verified) {
       req.caller = await auth.callerFor(verified.claims);
       req.caller.requestId = req.id;
-      requireOperationScope(req.caller.token?.scopes, req.routeOptions.config.scope ?? null);
+      // A route without a scope decision (none should exist) is open to unscoped tokens only.
+      const scope = req.routeOptions.config.scope;
+      requireOperationScope(req.caller.token?.scopes, scope === undefined ? "full" : scope);
     }
   });
 
@@ -194,7 +196,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   // is a mistake caught at start, not a route every scoped token may call.
   app.addHook("onRoute", (route) => {
     const config = (route.config ?? {}) as { public?: boolean; scope?: Scope | "full" | null };
-    if (config.public || route.method === "HEAD") return;
+    // HEAD routes Fastify adds for GETs carry the GET's operation id, and its scope.
+    if (config.public) return;
     const id = (route.schema as { operationId?: string } | undefined)?.operationId;
     if (id === undefined || !Object.hasOwn(OPERATION_SCOPES, id))
       throw new Error(`route ${route.method} ${route.url} has no entry in OPERATION_SCOPES`);

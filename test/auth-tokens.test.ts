@@ -282,7 +282,8 @@ for (const { dialect, skip } of await testDialects()) {
         .id;
       const b = await s.user("tok-merged@example.com");
       await admin.devUsersMerge({ primary_user: primary, secondary_user: b.id });
-      await admin.devUsersActivate({ id: b.id }).catch(() => undefined);
+      assertError(await self(b.token), 401, "unauthenticated");
+      await admin.devUsersActivate({ id: b.id });
       assertError(await self(b.token), 401, "unauthenticated");
     });
 
@@ -367,6 +368,84 @@ for (const { dialect, skip } of await testDialects()) {
       const number = Number(row.display_id!.split("-")[1]);
       const unrecorded = await mintToken(new KeyRing(s.running.db.kysely), { number, token_generation: 0 }, s.org, 600);
       assertError(await self(unrecorded), 401, "unauthenticated");
+    });
+
+    it("HEAD requests obey scopes like the GETs they mirror", async () => {
+      const tokensOnly = (await create(s.adminToken, { requested_token_type: PAT, scope: "tokens:manage" })).body
+        .access_token;
+      const me = (await s.sdk().devUsersSelf()).data.dev_user.id;
+      for (const path of [`/dev-users.get?id=${encodeURIComponent(me)}`, "/webhooks.list", "/audit-logs.list"]) {
+        const res = await fetch(s.url + path, { method: "HEAD", headers: { authorization: tokensOnly } });
+        assert.equal(res.status, 403, `HEAD ${path}`);
+        const full = await fetch(s.url + path, { method: "HEAD", headers: { authorization: s.adminToken } });
+        assert.equal(full.status, 200, `HEAD ${path} with full rights`);
+      }
+    });
+
+    it("an expired token is refused from its expiry on, first seen or known", async () => {
+      await s.user("tok-expiry@example.com");
+      const known = await s.token("tok-expiry@example.com", { ttl: 2 });
+      const unseen = await s.token("tok-expiry@example.com", { ttl: 2 });
+      assert.equal((await self(known)).status, 200);
+      await new Promise((r) => setTimeout(r, 2_200));
+      for (const t of [known, unseen, known, unseen]) assertError(await self(t), 401, "unauthenticated");
+    });
+
+    it("an act-as token ends when its maker stops being an active admin, and mints nothing", async () => {
+      const maker = await s.user("tok-maker@example.com", "admin");
+      const target = await s.user("tok-target@example.com");
+      const actAs = async (t: string) =>
+        (await create(t, { requested_token_type: ACT_AS, act_as: target.id })).body.access_token as string;
+      const first = await actAs(maker.token);
+      assert.equal((await self(first)).status, 200);
+      assertError(await create(first, { requested_token_type: PAT }), 403, "forbidden");
+      const made = (
+        await s.http("GET", `/auth-tokens.list?requested_token_type=${encodeURIComponent(ACT_AS)}`, {
+          token: maker.token,
+        })
+      ).body.tokens;
+      assert.equal(made.length, 1, "the maker lists the act-as tokens it made");
+      assert.equal(made[0].subject, target.id);
+      await s.setRole("tok-maker@example.com", "member");
+      assertError(await self(first), 401, "unauthenticated");
+      await s.setRole("tok-maker@example.com", "admin");
+      const admin = await s.token("tok-maker@example.com");
+      const second = await actAs(admin);
+      await s.sdk().devUsersDeactivate({ id: maker.id });
+      await s.sdk().devUsersActivate({ id: maker.id });
+      assertError(await self(second), 401, "unauthenticated");
+      const again = await s.token("tok-maker@example.com");
+      const third = await actAs(again);
+      assert.equal(
+        (await s.http("POST", "/auth-tokens.self.delete", { token: again, body: { requested_token_type: ACT_AS } }))
+          .status,
+        200,
+      );
+      assertError(await self(third), 401, "unauthenticated");
+      assert.equal((await self(again)).status, 200, "self.delete of act-as tokens leaves the maker's own");
+    });
+
+    it("holds the cap under 80 concurrent creates", async () => {
+      const member = await s.user("tok-race@example.com");
+      const results = await Promise.all(
+        Array.from({ length: 80 }, () => create(member.token, { requested_token_type: PAT })),
+      );
+      const made = results.filter((r) => r.status === 201).length;
+      assert.ok(
+        results.every((r) => r.status === 201 || r.status === 400),
+        JSON.stringify(results.map((r) => r.status)),
+      );
+      const live = (await s.http("GET", "/auth-tokens.list", { token: member.token })).body.tokens.length;
+      assert.equal(live, 50, `${made} made`);
+      assert.equal(made, 49, "the harness's token was the first");
+    });
+
+    it("lists nothing, and revokes nothing, for DevRev's token types it does not issue", async () => {
+      const aat = "urn:devrev:params:oauth:token-type:aat";
+      assert.deepEqual((await s.sdk().authTokensList({ requested_token_type: aat as never })).data.tokens, []);
+      assert.equal((await s.sdk().authTokensSelfDelete({ requested_token_type: aat as never })).status, 200);
+      assert.equal((await self(s.adminToken)).status, 200);
+      assertError(await s.http("GET", "/auth-tokens.list?requested_token_type=nonsense"), 400, "invalid_enum_value");
     });
 
     it("SDK errors keep DevRev's shape", async () => {

@@ -121,6 +121,8 @@ export interface AuthTokensTable {
   created_by_type: "dev_user" | "cli" | "system";
   /** The dev user who made it, by number, for created_by_type 'dev_user'. */
   created_by: number | null;
+  /** The maker's token generation at minting (act-as tokens end with the maker's deactivation). */
+  created_by_generation: number | null;
   issued_at: string;
   expires_at: string;
   modified_date: string;

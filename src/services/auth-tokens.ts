@@ -2,8 +2,14 @@
 // an admin mints for another user, and scopes that narrow any of them (services/scopes.ts). The
 // secret is returned by create alone; every change is journalled with the token's id.
 import type { Kysely } from "kysely";
-import { countLiveAuthTokens, findAuthToken, liveAuthTokens, updateAuthToken } from "../db/repositories/auth-tokens.js";
-import { findDevUserByNumber } from "../db/repositories/dev-users.js";
+import {
+  countLiveAuthTokens,
+  deleteDeadAuthTokens,
+  findAuthToken,
+  liveAuthTokens,
+  updateAuthToken,
+} from "../db/repositories/auth-tokens.js";
+import { findDevUserByNumber, lockDevUserByNumber } from "../db/repositories/dev-users.js";
 import type { AuthTokenRow, Database } from "../db/types.js";
 import { ApiError, assertThat, forbidden, notFound, valueNotPermitted } from "../errors.js";
 import { devUserDisplayId, devUserDon, parseDevUserId } from "../ids.js";
@@ -13,6 +19,7 @@ import { type Journal, journalled } from "./journal.js";
 import type { KeyRing } from "./keys.js";
 import { requestedScopes, requireScope } from "./scopes.js";
 import {
+  DEVREV_TOKEN_TYPES,
   parseTokenDon,
   recordToken,
   TOKEN_TYPE_URN,
@@ -26,8 +33,13 @@ export const DEFAULT_EXPIRES_DAYS = 30;
 /** DevRev's own bound (its SDK documents 1825 days). */
 export const MAX_EXPIRES_DAYS = 1825;
 export const MAX_EXPIRES_MINUTES = 1440;
-/** Live (unrevoked, unexpired) tokens one user may hold: each is a row every list reads. */
+/**
+ * Live (unrevoked, unexpired) personal tokens one user may hold through the API, and act-as
+ * tokens one admin may have made: each is a row every list reads.
+ */
 export const MAX_LIVE_TOKENS = 50;
+/** How long a revoked or expired token is still shown by get, before its row is forgotten. */
+const KEEP_DEAD_DAYS = 30;
 const GRANT_TYPES = ["urn:devrev:params:oauth:grant-type:token-issue"];
 const SUPPORTED_TYPES = Object.values(TOKEN_TYPE_URN);
 
@@ -124,6 +136,9 @@ export async function createAuthToken(
 ): Promise<CreateTokenOutput> {
   const own = callerToken(caller);
   requireScope(own.scopes, "tokens:manage");
+  // An act-as token holds its maker's authority for one purpose; tokens it minted would hold it
+  // out of the maker's sight, listed as the subject's own.
+  assertThat(own.type !== "pat:act-as", () => forbidden("a token acting as another user cannot mint tokens"));
   refuseUnsupported(input);
   const type = tokenType(input.requested_token_type, "requested_token_type");
   const ttlSeconds = lifetimeSeconds(input);
@@ -139,11 +154,14 @@ export async function createAuthToken(
     );
     assertThat(caller.role === "admin", () => forbidden("only an admin may create a token that acts as another user"));
   }
-  const subjectNumber =
-    input.act_as === undefined ? caller.row!.number : parseDevUserId(input.act_as, "act_as", caller.org);
+  const maker = caller.row!;
+  const subjectNumber = input.act_as === undefined ? maker.number : parseDevUserId(input.act_as, "act_as", caller.org);
   const signing = await keys.signingKey();
   const signer = { signingKey: async () => signing };
   const made = await journalled(deps, caller, async (trx, journal) => {
+    // The cap is counted for whoever it bounds (the subject of personal tokens, the maker of
+    // act-as ones), under that user's lock, so that concurrent creates count in turn.
+    await lockDevUserByNumber(trx, caller.orgId, type === "pat" ? subjectNumber : maker.number);
     const subject = await findDevUserByNumber(trx, caller.orgId, subjectNumber);
     assertThat(subject, () => notFound("dev user"));
     assertThat(
@@ -153,11 +171,15 @@ export async function createAuthToken(
     const role = subject.role === "admin" ? "admin" : "member";
     const scopes = requestedScopes(input.scope, role, own.scopes);
     const now = deps.now();
-    const live = await countLiveAuthTokens(trx, caller.orgId, subject, now);
-    assertThat(
-      live < MAX_LIVE_TOKENS,
-      () => new ApiError("bad_request", `a user holds at most ${MAX_LIVE_TOKENS} live tokens; revoke one first`),
+    const bounded = type === "pat" ? { subject: subject.number, type } : { createdBy: maker.number, type };
+    const live = await countLiveAuthTokens(trx, caller.orgId, bounded, now);
+    assertThat(live < MAX_LIVE_TOKENS, () =>
+      type === "pat"
+        ? new ApiError("bad_request", `a user holds at most ${MAX_LIVE_TOKENS} live personal tokens; revoke one first`)
+        : new ApiError("bad_request", `an admin makes at most ${MAX_LIVE_TOKENS} live act-as tokens; revoke one first`),
     );
+    const cutoff = new Date(Date.parse(now) - KEEP_DEAD_DAYS * 86_400_000).toISOString();
+    await deleteDeadAuthTokens(trx, caller.orgId, subject.number, cutoff);
     return recordToken(
       trx,
       journal,
@@ -170,7 +192,8 @@ export async function createAuthToken(
         scopes,
         hint: input.token_hint,
         ttlSeconds,
-        createdBy: { type: "dev_user", number: caller.row!.number },
+        createdBy: { type: "dev_user", number: maker.number },
+        makerGeneration: maker.token_generation,
       },
       now,
     );
@@ -220,24 +243,35 @@ export interface ListTokensInput {
   client_id?: string;
 }
 
+/**
+ * A type a filter names: one issued here; "none" for one of DevRev's this service never issues
+ * (which then matches nothing); anything else is refused.
+ */
+function filterType(raw: string | undefined): TokenType | "none" | undefined {
+  if (raw === undefined) return undefined;
+  if (!(SUPPORTED_TYPES as readonly string[]).includes(raw) && DEVREV_TOKEN_TYPES.includes(raw)) return "none";
+  return tokenType(raw, "requested_token_type");
+}
+
+/**
+ * The caller's live tokens, or `subject`'s for an admin. Asked for act-as tokens without a
+ * subject, an admin gets those it made, whoever they act as.
+ */
 export async function listAuthTokens(deps: Deps, caller: Caller, input: ListTokensInput): Promise<WireAuthToken[]> {
   requireScope(callerToken(caller).scopes, "tokens:manage");
-  const type =
-    input.requested_token_type === undefined
-      ? undefined
-      : tokenType(input.requested_token_type, "requested_token_type");
-  const subject =
-    input.subject === undefined ? caller.row!.number : parseDevUserId(input.subject, "subject", caller.org);
-  assertThat(subject === caller.row!.number || caller.role === "admin", () =>
+  const type = filterType(input.requested_token_type);
+  const me = caller.row!.number;
+  const subject = input.subject === undefined ? me : parseDevUserId(input.subject, "subject", caller.org);
+  assertThat(subject === me || caller.role === "admin", () =>
     forbidden("only an admin may list another user's tokens"),
   );
+  if (subject !== me)
+    assertThat(await findDevUserByNumber(deps.db.kysely, caller.orgId, subject), () => notFound("dev user"));
   // No token here has a client_id (there are no application tokens): asking for one finds none.
-  if (input.client_id !== undefined) return [];
-  const user =
-    subject === caller.row!.number ? caller.row : await findDevUserByNumber(deps.db.kysely, caller.orgId, subject);
-  assertThat(user, () => notFound("dev user"));
+  if (input.client_id !== undefined || type === "none") return [];
   const now = deps.now();
-  const rows = await liveAuthTokens(deps.db.kysely, caller.orgId, user, now, type);
+  const filter = type === "pat:act-as" && input.subject === undefined ? { createdBy: me, type } : { subject, type };
+  const rows = await liveAuthTokens(deps.db.kysely, caller.orgId, filter, now);
   return toWireTokens(deps.db.kysely, caller.orgId, caller.org, rows, now);
 }
 
@@ -287,17 +321,23 @@ export async function deleteAuthToken(deps: Deps, caller: Caller, input: { token
   });
 }
 
-/** Revokes every live token of the caller of one type (personal ones when not said). */
+/**
+ * Revokes every live token of one type (personal ones when not said) the caller made: its own
+ * personal tokens (the CLI's among them), or the act-as tokens it made for others.
+ */
 export async function selfDeleteAuthTokens(
   deps: Deps,
   caller: Caller,
   input: { requested_token_type?: string },
 ): Promise<void> {
   requireScope(callerToken(caller).scopes, "tokens:manage");
-  const type = tokenType(input.requested_token_type ?? TOKEN_TYPE_URN.pat, "requested_token_type");
+  const type = filterType(input.requested_token_type ?? TOKEN_TYPE_URN.pat);
   await journalled(deps, caller, async (trx, journal) => {
+    if (type === "none" || type === undefined) return journal.unchanged();
     const now = deps.now();
-    const rows = await liveAuthTokens(trx, caller.orgId, caller.row!, now, type);
+    const me = caller.row!.number;
+    const filter = type === "pat" ? { subject: me, type } : { createdBy: me, type };
+    const rows = await liveAuthTokens(trx, caller.orgId, filter, now);
     if (rows.length === 0) return journal.unchanged();
     for (const row of rows) await revoke(trx, caller, journal, row, now);
   });

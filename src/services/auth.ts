@@ -141,8 +141,12 @@ export class Authenticator {
     } catch {
       throw unauthenticated("the token is invalid or expired");
     }
-    const claims = readClaims(payload, kid, Math.floor(Date.now() / 1000));
+    const nowSec = Math.floor(Date.now() / 1000);
+    const claims = readClaims(payload, kid, nowSec);
     assertThat(claims, () => unauthenticated("the token's claims are malformed or out of range"));
+    // jose's clock tolerance is for another instance's clock running ahead (iat); a token whose
+    // exp has passed here is expired here, as it is on the cached path.
+    assertThat(claims.exp * 1000 > Date.now(), () => unauthenticated("the token has expired"));
     if (this.cache.size >= CACHE_MAX) this.cache.clear();
     this.cache.set(token, claims);
     return claims;
@@ -184,7 +188,10 @@ export class Authenticator {
       assertThat(token && token.subject === claims.sub, () =>
         unauthenticated("the token is not one this service recorded; ask for a new one"),
       );
-      assertThat(token.revoked_at === null, () => unauthenticated("the token was revoked"));
+      assertThat(!token.revoked, () => unauthenticated("the token was revoked"));
+      // The JWT's own exp is checked on every request; its row's bounds it, should a holder of
+      // the signing key re-sign the same jti for longer.
+      assertThat(claims.exp <= token.expiresAt, () => unauthenticated("the token outlives its record"));
       memo = undefined;
       if (version !== undefined) {
         memo = new CallerMemo(this.deps.db, version, user, token);
@@ -194,6 +201,9 @@ export class Authenticator {
     }
     assertThat(user.token_generation === claims.gen, () =>
       unauthenticated("the token was ended when its user was deactivated; ask for a new one"),
+    );
+    assertThat(token!.makerHolds, () =>
+      unauthenticated("the admin who made this act-as token is no longer an active admin"),
     );
     const role = user.role === "admin" ? "admin" : "member";
     return {

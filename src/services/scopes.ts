@@ -45,8 +45,13 @@ export function requestedScopes(
   callerScopes: ReadonlySet<Scope> | undefined,
 ): string | null {
   if (raw === undefined || raw.trim() === "") {
-    // A scoped token's new token is scoped as narrowly as itself.
-    return callerScopes ? [...callerScopes].sort().join(" ") : null;
+    // A scoped token's new token is scoped as narrowly as itself, and a member's never carries
+    // an admin's scope (an admin's scoped token acting as a member).
+    if (!callerScopes) return null;
+    return [...callerScopes]
+      .filter((s) => role === "admin" || !ADMIN_SCOPES.has(s))
+      .sort()
+      .join(" ");
   }
   const asked = [...new Set(raw.trim().split(/\s+/))];
   for (const s of asked) {

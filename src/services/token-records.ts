@@ -20,6 +20,27 @@ export const TOKEN_TYPE_URN = {
 
 export type TokenType = keyof typeof TOKEN_TYPE_URN;
 
+/** Every token type DevRev's spec names (auth-token-requested-token-type); this service issues two. */
+export const DEVREV_TOKEN_TYPES: readonly string[] = [
+  "urn:devrev:params:oauth:token-type:aat",
+  "urn:devrev:params:oauth:token-type:aat:act-as",
+  "urn:devrev:params:oauth:token-type:aat:public",
+  "urn:devrev:params:oauth:token-type:dev",
+  "urn:devrev:params:oauth:token-type:dev:connect",
+  "urn:devrev:params:oauth:token-type:gat",
+  "urn:devrev:params:oauth:token-type:pat",
+  "urn:devrev:params:oauth:token-type:pat:act-as",
+  "urn:devrev:params:oauth:token-type:rat",
+  "urn:devrev:params:oauth:token-type:rev",
+  "urn:devrev:params:oauth:token-type:session",
+  "urn:devrev:params:oauth:token-type:session:dev0",
+  "urn:devrev:params:oauth:token-type:session:onetime",
+  "urn:devrev:params:oauth:token-type:session:rev:act-as",
+  "urn:devrev:params:oauth:token-type:super",
+  "urn:devrev:params:oauth:token-type:sys",
+  "urn:ietf:params:oauth:token-type:jwt",
+];
+
 export interface NewToken {
   orgId: number;
   org: string;
@@ -30,6 +51,8 @@ export interface NewToken {
   hint?: string;
   ttlSeconds: number;
   createdBy: Actor;
+  /** The maker's token generation, for a dev user maker. */
+  makerGeneration?: number;
 }
 
 export const tokenDon = (org: string, jti: string) => `don:identity:dvrv-us-1:devo/${org}:token/${jti}`;
@@ -68,6 +91,7 @@ export async function recordToken(
     generation: spec.subject.token_generation,
     created_by_type: spec.createdBy.type,
     created_by: createdBy,
+    created_by_generation: spec.makerGeneration ?? null,
     issued_at: new Date(iat * 1000).toISOString(),
     expires_at: new Date((iat + spec.ttlSeconds) * 1000).toISOString(),
     modified_date: now,

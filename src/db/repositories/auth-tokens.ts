@@ -10,8 +10,11 @@ export interface TokenState {
   type: AuthTokenRow["type"];
   scopes: string | null;
   generation: number;
-  expires_at: string;
-  revoked_at: string | null;
+  /** Seconds since the epoch: the JWT's `exp` must not outlast it. */
+  expiresAt: number;
+  revoked: boolean;
+  /** For an act-as token: whether its maker is still an active admin of the generation it had. */
+  makerHolds: boolean;
 }
 
 const callerRow = prepared((db, orgId: number, number: number, jti: string) =>
@@ -19,6 +22,13 @@ const callerRow = prepared((db, orgId: number, number: number, jti: string) =>
     .selectFrom("dev_users")
     .leftJoin("auth_tokens", (join) =>
       join.onRef("auth_tokens.org_id", "=", "dev_users.org_id").on("auth_tokens.jti", "=", jti),
+    )
+    // The maker of an act-as token, whose authority it holds (none for other tokens).
+    .leftJoin("dev_users as maker", (join) =>
+      join
+        .onRef("maker.org_id", "=", "auth_tokens.org_id")
+        .onRef("maker.number", "=", "auth_tokens.created_by")
+        .on("auth_tokens.type", "=", "pat:act-as"),
     )
     .selectAll("dev_users")
     .select([
@@ -28,6 +38,10 @@ const callerRow = prepared((db, orgId: number, number: number, jti: string) =>
       "auth_tokens.generation as t_generation",
       "auth_tokens.expires_at as t_expires_at",
       "auth_tokens.revoked_at as t_revoked_at",
+      "auth_tokens.created_by_generation as t_maker_generation",
+      "maker.role as m_role",
+      "maker.state as m_state",
+      "maker.token_generation as m_generation",
     ])
     .where("dev_users.org_id", "=", orgId)
     .where("dev_users.number", "=", number),
@@ -45,7 +59,19 @@ export async function findCallerWithToken(
 ): Promise<{ user: DevUserRow; token: TokenState | undefined } | undefined> {
   const row = await callerRow.first(db, orgId, number, jti);
   if (!row) return undefined;
-  const { t_subject, t_type, t_scopes, t_generation, t_expires_at, t_revoked_at, ...user } = row;
+  const {
+    t_subject,
+    t_type,
+    t_scopes,
+    t_generation,
+    t_expires_at,
+    t_revoked_at,
+    t_maker_generation,
+    m_role,
+    m_state,
+    m_generation,
+    ...user
+  } = row;
   const token =
     t_subject === null || t_type === null || t_generation === null || t_expires_at === null
       ? undefined
@@ -54,8 +80,14 @@ export async function findCallerWithToken(
           type: t_type,
           scopes: t_scopes,
           generation: Number(t_generation),
-          expires_at: t_expires_at,
-          revoked_at: t_revoked_at,
+          expiresAt: Math.floor(Date.parse(t_expires_at) / 1000),
+          revoked: t_revoked_at !== null,
+          makerHolds:
+            t_type !== "pat:act-as" ||
+            (m_role === "admin" &&
+              m_state === "active" &&
+              m_generation !== null &&
+              Number(m_generation) === Number(t_maker_generation)),
         };
   return { user, token };
 }
@@ -68,48 +100,68 @@ export function findAuthToken(db: Kysely<Database>, orgId: number, jti: string):
   return db.selectFrom("auth_tokens").selectAll().where("org_id", "=", orgId).where("jti", "=", jti).executeTakeFirst();
 }
 
-/** Whose live tokens: a user by number, and its token generation (older ones ended with it). */
-export interface TokenSubject {
-  number: number;
-  token_generation: number;
+/** Which live tokens: a subject's, or those a dev user made; of one type, or any. */
+export interface LiveTokenFilter {
+  subject?: number;
+  createdBy?: number;
+  type?: AuthTokenRow["type"];
 }
 
-/** A subject's live tokens (not revoked, of its generation, not expired at `now`), oldest first. */
+/**
+ * Live tokens (not revoked, not expired at `now`, and of their subject's current generation:
+ * a deactivation since ended them), oldest first.
+ */
+function live(db: Kysely<Database>, orgId: number, f: LiveTokenFilter, now: string) {
+  let q = db
+    .selectFrom("auth_tokens")
+    .innerJoin("dev_users as s", (join) =>
+      join
+        .onRef("s.org_id", "=", "auth_tokens.org_id")
+        .onRef("s.number", "=", "auth_tokens.subject")
+        .onRef("s.token_generation", "=", "auth_tokens.generation"),
+    )
+    .where("auth_tokens.org_id", "=", orgId)
+    .where("auth_tokens.revoked_at", "is", null)
+    .where("auth_tokens.expires_at", ">", now);
+  if (f.subject !== undefined) q = q.where("auth_tokens.subject", "=", f.subject);
+  if (f.createdBy !== undefined)
+    q = q.where("auth_tokens.created_by_type", "=", "dev_user").where("auth_tokens.created_by", "=", f.createdBy);
+  if (f.type !== undefined) q = q.where("auth_tokens.type", "=", f.type);
+  return q;
+}
+
 export function liveAuthTokens(
   db: Kysely<Database>,
   orgId: number,
-  subject: TokenSubject,
+  f: LiveTokenFilter,
   now: string,
-  type?: AuthTokenRow["type"],
 ): Promise<AuthTokenRow[]> {
-  let q = db
-    .selectFrom("auth_tokens")
-    .selectAll()
-    .where("org_id", "=", orgId)
-    .where("subject", "=", subject.number)
-    .where("generation", "=", subject.token_generation)
-    .where("revoked_at", "is", null)
-    .where("expires_at", ">", now);
-  if (type !== undefined) q = q.where("type", "=", type);
-  return q.orderBy("id").execute();
+  return live(db, orgId, f, now).selectAll("auth_tokens").orderBy("auth_tokens.id").execute();
 }
 
 export async function countLiveAuthTokens(
   db: Kysely<Database>,
   orgId: number,
-  subject: TokenSubject,
+  f: LiveTokenFilter,
   now: string,
 ): Promise<number> {
-  const row = await db
-    .selectFrom("auth_tokens")
-    .select(sql<number>`count(*)`.as("n"))
-    .where("org_id", "=", orgId)
-    .where("subject", "=", subject.number)
-    .where("generation", "=", subject.token_generation)
-    .where("revoked_at", "is", null)
-    .where("expires_at", ">", now)
-    .executeTakeFirstOrThrow();
+  const row = await live(db, orgId, f, now).select(sql<number>`count(*)`.as("n")).executeTakeFirstOrThrow();
   return Number(row.n);
+}
+
+/** Forgets a subject's tokens revoked or expired before `cutoff`: they can no longer be shown. */
+export async function deleteDeadAuthTokens(
+  db: Kysely<Database>,
+  orgId: number,
+  subject: number,
+  cutoff: string,
+): Promise<void> {
+  await db
+    .deleteFrom("auth_tokens")
+    .where("org_id", "=", orgId)
+    .where("subject", "=", subject)
+    .where((eb) => eb.or([eb("revoked_at", "<", cutoff), eb("expires_at", "<", cutoff)]))
+    .execute();
 }
 
 export async function updateAuthToken(

@@ -93,6 +93,20 @@ export async function findDevUsers(db: Kysely<Database>, orgId: number, ids: num
   return readAll(db, db.selectFrom("dev_users").selectAll().where("org_id", "=", orgId).where("id", "in", ids));
 }
 
+/**
+ * Makes the calling transaction take turns with every other that locks this user, until it ends:
+ * a row lock on PostgreSQL (SQLite's writers already take turns). For counts that bound inserts
+ * (a user's live tokens), which no unique index can guard.
+ */
+export async function lockDevUserByNumber(db: Kysely<Database>, orgId: number, number: number): Promise<void> {
+  await db
+    .updateTable("dev_users")
+    .set((eb) => ({ token_generation: eb.ref("token_generation") }))
+    .where("org_id", "=", orgId)
+    .where("number", "=", number)
+    .execute();
+}
+
 /** Users of an org by their numbers (what wire ids and tokens name). */
 export async function findDevUsersByNumbers(
   db: Kysely<Database>,
