@@ -5,6 +5,7 @@ import * as perOrgUserNumbers from "./migrations/2026-12-01T10-00-00_per-org-use
 import * as tokenGeneration from "./migrations/2026-12-01T11-00-00_token-generation.js";
 import * as changeJournal from "./migrations/2026-12-01T20-00-00_change-journal.js";
 import * as webhooks from "./migrations/2026-12-01T21-00-00_webhooks.js";
+import * as pendingDeliveriesIndex from "./migrations/2026-12-02T10-00-00_pending-deliveries-index.js";
 import type { Database } from "./types.js";
 
 // Listed here rather than read from disk so the build needs no file-system lookups at start.
@@ -16,6 +17,7 @@ const migrations: Record<string, Migration> = {
   "2026-12-01T11-00-00_token-generation": tokenGeneration,
   "2026-12-01T20-00-00_change-journal": changeJournal,
   "2026-12-01T21-00-00_webhooks": webhooks,
+  "2026-12-02T10-00-00_pending-deliveries-index": pendingDeliveriesIndex,
 };
 
 /** Every migration's name, oldest first. */
