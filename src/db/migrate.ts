@@ -6,6 +6,7 @@ import * as tokenGeneration from "./migrations/2026-12-01T11-00-00_token-generat
 import * as changeJournal from "./migrations/2026-12-01T20-00-00_change-journal.js";
 import * as webhooks from "./migrations/2026-12-01T21-00-00_webhooks.js";
 import * as authTokens from "./migrations/2026-12-02T10-00-00_auth-tokens.js";
+import * as pendingDeliveriesIndex from "./migrations/2026-12-02T10-00-00_pending-deliveries-index.js";
 import * as journalBlocks from "./migrations/2026-12-02T11-00-00_journal-object-blocks.js";
 import * as tokenMakers from "./migrations/2026-12-02T12-00-00_auth-token-makers.js";
 import type { Database } from "./types.js";
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   "2026-12-02T10-00-00_auth-tokens": authTokens,
   "2026-12-02T11-00-00_journal-object-blocks": journalBlocks,
   "2026-12-02T12-00-00_auth-token-makers": tokenMakers,
+  "2026-12-02T10-00-00_pending-deliveries-index": pendingDeliveriesIndex,
 };
 
 /** Every migration's name, oldest first. */

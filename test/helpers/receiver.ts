@@ -24,7 +24,8 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-export async function startReceiver(): Promise<Receiver> {
+/** `port`: listen where an earlier receiver did, so its webhooks find this one (0: a free port). */
+export async function startReceiver(port = 0): Promise<Receiver> {
   const r: Receiver = {
     url: "",
     received: [],
@@ -56,7 +57,7 @@ export async function startReceiver(): Promise<Receiver> {
       res.end("{}");
     });
   });
-  await new Promise<void>((res) => server.listen(0, "127.0.0.1", () => res()));
+  await new Promise<void>((res) => server.listen(port, "127.0.0.1", () => res()));
   r.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
   server.closeAllConnections?.();
   const close = r.close;

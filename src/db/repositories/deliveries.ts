@@ -7,6 +7,13 @@ import type { Database, DeliveryRow, JournalRow, WebhookDeliveriesTable, Webhook
 
 const isPostgres = (db: Kysely<Database>) => db.getExecutor().adapter instanceof PostgresAdapter;
 
+/**
+ * `state = 'pending'` as a literal. Given a parameter instead, SQLite cannot tell at preparation
+ * whether the partial index of pending deliveries applies, and prepares the statement again at
+ * every run (four times the cost of a small read).
+ */
+const PENDING = sql.lit("pending");
+
 /** A delivery as fan-out makes it: pending, due at once, not yet attempted. */
 export type NewDelivery = Pick<
   Insertable<WebhookDeliveriesTable>,
@@ -67,7 +74,7 @@ export async function anyDue(db: Kysely<Database>, now: string): Promise<boolean
   const row = await db
     .selectFrom("webhook_deliveries")
     .select("id")
-    .where("state", "=", "pending")
+    .where("state", "=", PENDING)
     .where("next_attempt_date", "<=", now)
     .limit(1)
     .executeTakeFirst();
@@ -127,6 +134,11 @@ export async function insertDeliveries(db: Kysely<Database>, rows: NewDelivery[]
  * Takes up to `limit` deliveries that are due, each the earliest unsettled one of its webhook and
  * ordering key (so a webhook's events about one object go out in journal order), and leases them
  * until `leaseUntil`. A lease that ran out (its worker died) makes the delivery due again.
+ *
+ * Longest due first, in the due index's own order, so the scan stops after `limit` takers
+ * whatever the backlog. Ordered by id it read and sorted every due delivery on every round,
+ * holding the writer (316 ms a round on SQLite, 1 s on PostgreSQL, at 100,000), and kept
+ * retrying the lowest ids while older first attempts waited.
  */
 export async function claimDue(
   db: Kysely<Database>,
@@ -137,7 +149,7 @@ export async function claimDue(
   const due = db
     .selectFrom("webhook_deliveries as d")
     .select("d.id")
-    .where("d.state", "=", "pending")
+    .where("d.state", "=", PENDING)
     .where("d.next_attempt_date", "<=", now)
     .where((eb) => eb.or([eb("d.lease_until", "is", null), eb("d.lease_until", "<", now)]))
     .where(({ not, exists, selectFrom }) =>
@@ -147,17 +159,12 @@ export async function claimDue(
             .select(sql.lit(1).as("one"))
             .whereRef("e.webhook_id", "=", "d.webhook_id")
             .whereRef("e.ordering_key", "=", "d.ordering_key")
-            .where("e.state", "=", "pending")
-            .where((eb) =>
-              eb.or([
-                eb("e.journal_seq", "<", eb.ref("d.journal_seq")),
-                eb.and([eb("e.journal_seq", "=", eb.ref("d.journal_seq")), eb("e.id", "<", eb.ref("d.id"))]),
-              ]),
-            ),
+            .where("e.state", "=", PENDING)
+            .where(({ eb, refTuple }) => eb(refTuple("e.journal_seq", "e.id"), "<", refTuple("d.journal_seq", "d.id"))),
         ),
       ),
     )
-    .orderBy("d.id")
+    .orderBy("d.next_attempt_date")
     .limit(limit);
   const locked = isPostgres(db) ? due.forUpdate().skipLocked() : due;
   return db
@@ -235,7 +242,7 @@ export async function postponeSuccessors(db: Kysely<Database>, d: DeliveryRow, r
     .set({ next_attempt_date: retryAt })
     .where("webhook_id", "=", d.webhook_id)
     .where("ordering_key", "=", d.ordering_key)
-    .where("state", "=", "pending")
+    .where("state", "=", PENDING)
     .where("journal_seq", ">", d.journal_seq)
     .where("next_attempt_date", "<", retryAt)
     .execute();

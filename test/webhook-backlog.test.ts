@@ -1,0 +1,184 @@
+// A backlog of 100,000 deliveries to a dead receiver: the service's memory stays flat while the
+// worker goes through it round after round, writes are still acknowledged, and deliveries resume
+// once the receiver is back. How fast writes go meanwhile is `npm run bench -- --backlog`'s to
+// tell, never a timed test's.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { testDialects } from "./helpers/databases.js";
+import { type Receiver, startReceiver } from "./helpers/receiver.js";
+import { startTestServer, type TestServer } from "./helpers/server.js";
+
+/** The org's cap: each create is then 100 deliveries, and 1,000 of them make the backlog. */
+const WEBHOOKS = 100;
+const CREATES = 1_000;
+const BACKLOG = WEBHOOKS * CREATES;
+/** Writes made while the backlog stands. */
+const MORE = 200;
+const MiB = 1024 * 1024;
+/**
+ * How much more the JS heap (and the buffers it holds) may hold, after a full collection, at any
+ * time after the backlog was made than before it; and how much higher the peak RSS may get, which
+ * also sees a spike between two samples. A delivery's row is about 1 KiB (its body is the whole
+ * event): reading the 100,000 pending ones at once takes 139 MiB of heap and 181 MiB of RSS, which
+ * is what a worker or fan-out that read them all, or queued them in memory, would hold here. Rounds
+ * of 128 and fan-out transactions of about 2,000 hold a few MiB.
+ */
+const HEAP_GROWTH_MIB = 32;
+const RSS_GROWTH_MIB = 96;
+/** Dozens of rounds even at the slowest pace seen here, 370 attempts a second. */
+const CHURN_MS = 10_000;
+
+// The harness runs the service in this process: its heap is the service's. A full collection
+// before each sample measures what is held, not what awaits collection.
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+
+function heldMiB(): number {
+  gc();
+  const m = process.memoryUsage();
+  return (m.heapUsed + m.external) / MiB;
+}
+
+/** The deliveries as the database holds them. */
+async function tally(s: TestServer) {
+  const row = await s.running.db.kysely
+    .selectFrom("webhook_deliveries")
+    .select((eb) => [
+      eb.fn.countAll().as("all"),
+      eb.fn.countAll().filterWhere("state", "=", "pending").as("pending"),
+      eb.fn.countAll().filterWhere("state", "=", "delivered").as("delivered"),
+      eb.fn.sum("attempts").as("attempts"),
+    ])
+    .executeTakeFirstOrThrow();
+  return {
+    all: Number(row.all),
+    pending: Number(row.pending),
+    delivered: Number(row.delivered),
+    attempts: Number(row.attempts ?? 0),
+  };
+}
+
+async function until(ok: () => Promise<boolean>, what: string, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+for (const { dialect, skip } of await testDialects()) {
+  describe(`a webhook backlog [${dialect}]`, { skip }, () => {
+    let s: TestServer;
+    let rx: Receiver | undefined;
+    let port = 0;
+    let baseline = 0;
+    let baselineRss = 0;
+    const samples: number[] = [];
+    let sampler: NodeJS.Timeout | undefined;
+
+    before(async () => {
+      s = await startTestServer({
+        dialect,
+        // Nothing fails for good during the test: the backlog stays pending, and what failed is
+        // due again within seconds, so the worker never runs out of rounds to make.
+        env: { WEBHOOK_MAX_ATTEMPTS: "100", WEBHOOK_RETRY_BASE_MS: "2000", WEBHOOK_TIMEOUT_MS: "1000" },
+      });
+      rx = await startReceiver();
+      port = Number(new URL(rx.url).port);
+    });
+    after(async () => {
+      clearInterval(sampler);
+      await s?.close();
+      await rx?.close();
+    });
+
+    it(`builds a backlog of ${BACKLOG} deliveries to a receiver that refuses connections`, async () => {
+      for (let i = 0; i < WEBHOOKS; i++) {
+        const res = await s.http("POST", "/webhooks.create", {
+          body: { url: rx!.url, event_types: ["dev_user_created"] },
+        });
+        assert.equal(res.status, 201, res.text);
+      }
+      await until(
+        async () => {
+          const list = await s.http("GET", "/webhooks.list");
+          return list.body.webhooks.filter((w: any) => w.status === "active").length === WEBHOOKS;
+        },
+        `${WEBHOOKS} webhooks to pass their handshake`,
+        30_000,
+      );
+      await rx!.close();
+      rx = undefined;
+
+      baseline = heldMiB();
+      baselineRss = process.resourceUsage().maxRSS / 1024;
+      samples.push(baseline);
+      sampler = setInterval(() => samples.push(heldMiB()), 250);
+
+      let next = 0;
+      const writer = async () => {
+        while (next < CREATES) {
+          const email = `backlog-${next++}@example.com`;
+          const res = await s.http("POST", "/dev-users.create", { body: { email, state: "shadow" } });
+          assert.equal(res.status, 201, res.text);
+        }
+      };
+      await Promise.all(Array.from({ length: 8 }, writer));
+      await until(async () => (await tally(s)).all >= BACKLOG, `fan-out to make ${BACKLOG} deliveries`, 60_000);
+      const t = await tally(s);
+      assert.equal(t.all, BACKLOG, "one delivery per create and webhook");
+      assert.equal(t.pending, BACKLOG, "all of them pending");
+      const refused = await s.running.db.kysely
+        .selectFrom("webhook_deliveries")
+        .select("last_error")
+        .where("last_error", "is not", null)
+        .limit(1)
+        .executeTakeFirst();
+      assert.match(String(refused?.last_error), /ECONNREFUSED/, "the worker is trying, and the receiver refusing");
+    });
+
+    it("holds memory flat while the worker goes through the backlog", async (t) => {
+      const before = await tally(s);
+      await new Promise((r) => setTimeout(r, CHURN_MS));
+      const after = await tally(s);
+      const attempts = after.attempts - before.attempts;
+      const peak = Math.max(...samples);
+      const rss = process.resourceUsage().maxRSS / 1024;
+      const figures = `held ${baseline.toFixed(1)} MiB before the backlog, at most ${peak.toFixed(1)} MiB since (${samples.length} samples); peak RSS ${baselineRss.toFixed(0)} -> ${rss.toFixed(0)} MiB; ${attempts} attempts in ${CHURN_MS / 1000} s`;
+      t.diagnostic(figures);
+      assert.ok(peak - baseline < HEAP_GROWTH_MIB, figures);
+      assert.ok(rss - baselineRss < RSS_GROWTH_MIB, figures);
+      assert.ok(attempts >= 10 * 128, `the worker went through at least ten rounds (${attempts} attempts)`);
+      assert.equal(after.pending, BACKLOG, "the backlog still stands");
+    });
+
+    it(`acknowledges ${MORE} more writes, and fans them out, while the backlog stands`, async () => {
+      let next = 0;
+      const writer = async () => {
+        while (next < MORE) {
+          const email = `during-${next++}@example.com`;
+          const res = await s.http("POST", "/dev-users.create", { body: { email, state: "shadow" } });
+          assert.equal(res.status, 201, res.text);
+          assert.equal(res.body.dev_user.email, email);
+        }
+      };
+      await Promise.all(Array.from({ length: 4 }, writer));
+      const total = BACKLOG + MORE * WEBHOOKS;
+      await until(async () => (await tally(s)).all >= total, `fan-out to make ${total} deliveries`, 60_000);
+      assert.ok(Math.max(...samples) - baseline < HEAP_GROWTH_MIB, "memory stayed flat through the writes");
+    });
+
+    it("delivers again once the receiver is back", async () => {
+      clearInterval(sampler);
+      rx = await startReceiver(port);
+      await rx.waitFor(() => rx!.events().length >= 1_000, "1,000 events", 60_000);
+      assert.ok(
+        rx.events().every((e) => e.type === "dev_user_created"),
+        "only the events the webhooks subscribe to",
+      );
+      await until(async () => (await tally(s)).delivered >= 1_000, "1,000 deliveries settled as delivered", 30_000);
+    });
+  });
+}
