@@ -2,7 +2,7 @@
 // the CLI, the baseline server and the load worker; and the databases they run on.
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -100,6 +100,8 @@ export interface Service {
   coldStart: { healthz: number; self: number };
   /** Peak resident set size so far, in MiB (VmHWM). */
   peakRssMb(): number;
+  /** Starts peakRssMb() over from the current RSS, so a phase reports its own peak. */
+  resetPeakRss(): void;
   stop(): Promise<void>;
 }
 
@@ -172,6 +174,7 @@ export async function startService(
       child,
       coldStart: { healthz, self },
       peakRssMb: () => peakRss(child.pid),
+      resetPeakRss: () => resetPeakRss(child.pid),
       stop: () => stopChild(child),
     };
   }
@@ -184,6 +187,15 @@ export function peakRss(pid: number | undefined): number {
     return kb ? Number(kb[1]) / 1024 : Number.NaN;
   } catch {
     return Number.NaN;
+  }
+}
+
+/** Linux's way to set VmHWM back to VmRSS (proc(5), clear_refs); elsewhere the peak goes on. */
+export function resetPeakRss(pid: number | undefined): void {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, "5");
+  } catch {
+    // no /proc: the peak is the run's so far
   }
 }
 

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { againstBench, againstTable } from "./against.js";
+import { backlogBench, backlogTable } from "./backlog.js";
 import { check, settle } from "./checks.js";
 import { importBench, importTable } from "./import.js";
 import { type BenchDb, cli, freshDatabase, runLoad, startBaseline, startService, stopAll, stopChild } from "./proc.js";
@@ -32,6 +33,7 @@ const { values: opt } = parseArgs({
     startup: { type: "string" },
     import: { type: "string" },
     webhooks: { type: "string" },
+    backlog: { type: "string" },
     against: { type: "string" },
     rounds: { type: "string", default: "6" },
     slice: { type: "string", default: "4" },
@@ -266,6 +268,11 @@ async function main(): Promise<void> {
       const figures = await webhookBench(db, int("webhooks", opt.webhooks || "5000"), log);
       process.stdout.write(`${webhookTable(figures)}\n`);
       result = { webhooks: figures };
+    } else if (opt.backlog !== undefined) {
+      const options = { connections, duration, warmup };
+      const figures = await backlogBench(db, int("backlog", opt.backlog || "100000"), options, log);
+      process.stdout.write(`${backlogTable(figures, options)}\n`);
+      result = { backlog: figures };
     } else result = sizes ? await scale(db, sizes) : await single(db);
     if (opt.json) {
       const synchronous = dialect === "sqlite" ? (process.env.SQLITE_SYNCHRONOUS ?? "FULL") : undefined;
