@@ -409,6 +409,9 @@ for (const { dialect, skip } of await testDialects()) {
       await s.setRole("tok-maker@example.com", "member");
       assertError(await self(first), 401, "unauthenticated");
       await s.setRole("tok-maker@example.com", "admin");
+      assertError(await self(first), 401, "unauthenticated");
+      const firstId = made[0].id;
+      assert.equal((await s.sdk().authTokensGet({ token_id: firstId })).data.token.status, "revoked", "for good");
       const admin = await s.token("tok-maker@example.com");
       const second = await actAs(admin);
       await s.sdk().devUsersDeactivate({ id: maker.id });

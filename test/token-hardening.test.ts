@@ -82,6 +82,14 @@ for (const { dialect, skip } of await testDialects())
       assert.equal(await status(forgeClaims({ iat: payloadOf(s.adminToken).iat + 1 })), 200);
     });
 
+    it("refuses a known token id re-signed for another user or for longer, even while its rows are remembered", async () => {
+      assert.equal(await status(s.adminToken), 200, "the genuine token, so its rows are remembered");
+      const good = payloadOf(s.adminToken);
+      const other = (await s.user("hardening-other@example.com")).id.split("/").pop();
+      assert.equal(await status(forgeClaims({ sub: other })), 401);
+      assert.equal(await status(forgeClaims({ exp: good.exp + 3600 })), 401);
+    });
+
     it("refuses a well-signed token whose id the service never recorded", async () => {
       // Only a holder of the signing key could make one: a leaked key, or a token minted before
       // tokens were recorded.

@@ -17,7 +17,7 @@ import { hydrateOne } from "./hydrate.js";
 import { type Actor, type Journal, journalled, type Operation } from "./journal.js";
 import type { KeyRing } from "./keys.js";
 import { requestedScopes } from "./scopes.js";
-import { recordToken } from "./token-records.js";
+import { endActAsTokensOf, recordToken } from "./token-records.js";
 
 export class AdminError extends Error {}
 
@@ -155,6 +155,7 @@ async function tokenUser(
     }
     if (input.role === "member") await assertAnotherAdmin(trx, org.id, existing);
     await updateDevUser(trx, existing.id, { role: input.role, modified_date: now });
+    if (input.role === "member") await endActAsTokensOf(trx, journal, org, existing.number, now);
     const user = await recordAdminChange(trx, journal, org, "dev_users.role.set", existing, existing.id);
     return { user, orgId: org.id };
   }
@@ -204,5 +205,6 @@ export async function setRole(deps: Deps, input: { email: string; org: string; r
     }
     await updateDevUser(trx, user.id, { role: input.role, modified_date: now });
     await recordAdminChange(trx, journal, org, "dev_users.role.set", user, user.id);
+    if (input.role !== "admin") await endActAsTokensOf(trx, journal, org, user.number, now);
   });
 }

@@ -185,13 +185,7 @@ export class Authenticator {
       token = found.token;
       // Every token minted here has its row; one without was minted before tokens were
       // recorded (version 0.2), or elsewhere with a leaked key.
-      assertThat(token && token.subject === claims.sub, () =>
-        unauthenticated("the token is not one this service recorded; ask for a new one"),
-      );
-      assertThat(!token.revoked, () => unauthenticated("the token was revoked"));
-      // The JWT's own exp is checked on every request; its row's bounds it, should a holder of
-      // the signing key re-sign the same jti for longer.
-      assertThat(claims.exp <= token.expiresAt, () => unauthenticated("the token outlives its record"));
+      assertThat(token, () => unauthenticated("the token is not one this service recorded; ask for a new one"));
       memo = undefined;
       if (version !== undefined) {
         memo = new CallerMemo(this.deps.db, version, user, token);
@@ -199,10 +193,17 @@ export class Authenticator {
         this.memos.set(key, memo);
       }
     }
+    // On every request, remembered rows or not: the claims must match the token's row (a holder
+    // of the signing key could re-sign a known jti for another user, or for longer).
+    assertThat(token && token.subject === claims.sub, () =>
+      unauthenticated("the token is not one this service recorded; ask for a new one"),
+    );
+    assertThat(!token.revoked, () => unauthenticated("the token was revoked"));
+    assertThat(claims.exp <= token.expiresAt, () => unauthenticated("the token outlives its record"));
     assertThat(user.token_generation === claims.gen, () =>
       unauthenticated("the token was ended when its user was deactivated; ask for a new one"),
     );
-    assertThat(token!.makerHolds, () =>
+    assertThat(token.makerHolds, () =>
       unauthenticated("the admin who made this act-as token is no longer an active admin"),
     );
     const role = user.role === "admin" ? "admin" : "member";
@@ -215,8 +216,8 @@ export class Authenticator {
       memo,
       token: {
         jti: claims.jti,
-        type: token!.type,
-        scopes: scopeSet(token!.scopes),
+        type: token.type,
+        scopes: scopeSet(token.scopes),
         issuedAt: claims.iat,
         expiresAt: claims.exp,
       },

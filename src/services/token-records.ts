@@ -3,7 +3,7 @@
 // recorded the same way, so it can be listed and revoked the same way.
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
-import { insertAuthToken } from "../db/repositories/auth-tokens.js";
+import { insertAuthToken, liveAuthTokens, updateAuthToken } from "../db/repositories/auth-tokens.js";
 import { findDevUsersByNumbers } from "../db/repositories/dev-users.js";
 import type { AuthTokenRow, Database, DevUserRow } from "../db/types.js";
 import { devUserDon } from "../ids.js";
@@ -176,4 +176,27 @@ export async function toWireTokens(
     if (r.token_hint !== null) t.token_hint = r.token_hint;
     return t;
   });
+}
+
+/**
+ * A demotion ends the act-as tokens its user made, for good: authentication already refuses them
+ * while the maker is not an admin, and revoking them keeps a later promotion from reviving them.
+ */
+export async function endActAsTokensOf(
+  trx: Kysely<Database>,
+  journal: Journal,
+  org: { id: number; slug: string },
+  maker: number,
+  now: string,
+): Promise<void> {
+  const rows = await liveAuthTokens(trx, org.id, { createdBy: maker, type: "pat:act-as" }, now);
+  for (const row of rows) {
+    await updateAuthToken(trx, row.id, { revoked_at: now, modified_date: now });
+    await journal.record({
+      operation: "auth_tokens.delete",
+      orgId: org.id,
+      object: { type: "dev_user", id: Number(row.subject) },
+      details: { token_id: tokenDon(org.slug, row.jti), reason: "its maker is no longer an admin" },
+    });
+  }
 }

@@ -87,6 +87,7 @@ export async function findCallerWithToken(
             (m_role === "admin" &&
               m_state === "active" &&
               m_generation !== null &&
+              t_maker_generation !== null &&
               Number(m_generation) === Number(t_maker_generation)),
         };
   return { user, token };
