@@ -96,8 +96,12 @@ export function journalled<T>(
   work: (trx: Kysely<Database>, journal: Journal) => Promise<T>,
 ): Promise<T> {
   const context = "actor" in who ? who : contextOf(who);
-  const recorded: Operation[] = [];
+  // The operations of the attempt that committed: counted per run of `work`, so the guard below
+  // never counts what another run of it recorded.
+  let recorded: Operation[] = [];
   const result = deps.db.writes.run(async (trx) => {
+    const ops: Operation[] = [];
+    recorded = ops;
     let unchanged = false;
     const journal: Journal = {
       record: async (c) => {
@@ -117,7 +121,7 @@ export function journalled<T>(
           details: json(c.details),
           request_id: context.requestId ?? null,
         });
-        recorded.push(c.operation);
+        ops.push(c.operation);
       },
       unchanged: () => {
         unchanged = true;
@@ -125,7 +129,7 @@ export function journalled<T>(
       },
     };
     const result = await work(trx, journal);
-    if (recorded.length === 0 && !unchanged)
+    if (ops.length === 0 && !unchanged)
       throw new Error("a write recorded no journal entry and did not say it changed nothing");
     return result;
   });
