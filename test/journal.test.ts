@@ -215,6 +215,52 @@ for (const { dialect, skip } of await testDialects()) {
       );
     });
 
+    it("stores users compactly and renders every field back as the API answered it", async () => {
+      const admin = s.sdk();
+      const deps = { db: s.running.db, now: systemClock };
+      await loadFixtures(deps, s.org, [
+        { email: "journal-boss@example.com", state: "active", full_name: "The Boss" },
+        {
+          email: "journal-full@example.com",
+          state: "active",
+          display_name: "full",
+          full_name: "Full Fields",
+          job_title: "tech_lead",
+          experience_start_date: "2015-06-01T00:00:00.000Z",
+          timezone: "Europe/London",
+          reports_to: "journal-boss@example.com",
+          created_by: "journal-boss@example.com",
+          phone_numbers: ["+441234567"],
+          skills: [{ name: "math" }],
+          custom_fields: { team: "engines", tags: ["a"], nested: { on: true } },
+          job_history: [{ employment_status: "full_time", start_date: "2020-01-01T00:00:00.000Z", is_current: true }],
+          availability_modes: ["available"],
+          external_identities: [{ issuer: "slack", id: "UFULL", display_name: "f", is_verified: true }],
+        },
+      ]);
+      const found = await admin.devUsersList({ email: ["journal-full@example.com"] } as never);
+      const loaded = found.data.dev_users[0]!;
+      const [update] = await appended(() => admin.devUsersUpdate({ id: loaded.id, full_name: "Full Fields Two" }));
+      const updated = (await admin.devUsersGet({ id: loaded.id })).data.dev_user;
+      assert.ok(updated.reports_to && updated.created_by && updated.modified_by && updated.job_history?.length);
+      assert.deepEqual(update.before, loaded, "before is the user as the API answered it");
+      assert.deepEqual(update.after, updated, "after is what the API answers, every field included");
+      const [link] = await appended(() =>
+        admin.devUsersIdentitiesLink({ dev_user: loaded.id, issuer: "okta", id: "00uFULL" }),
+      );
+      assert.deepEqual(link.before, updated, "a diff renders back into the user as it was");
+      assert.deepEqual(link.after, (await admin.devUsersGet({ id: loaded.id })).data.dev_user);
+      // What the row holds: the user's own fields, and the users it names by number only.
+      const row = await s.running.db.kysely
+        .selectFrom("journal")
+        .select(["after"])
+        .where("seq", "=", update.seq)
+        .executeTakeFirstOrThrow();
+      assert.ok(!row.after!.includes(updated.reports_to!.id), "no summary of the users it names is stored");
+      const wire = JSON.stringify(updated).length;
+      assert.ok(row.after!.length < wire * 0.7, `${row.after!.length} bytes stored for ${wire} on the wire`);
+    });
+
     it("a refused write leaves no entry, and one that fails after recording rolls its entry back", async () => {
       const admin = s.sdk();
       const u = (await admin.devUsersCreate({ email: "journal-e@example.com", state: SHADOW })).data.dev_user;

@@ -3,6 +3,7 @@
 // issues, loads and resets have no DevRev event. An event about a webhook carries its `secret`
 // field empty: the spec requires the field, and no receiver may learn another webhook's secret.
 import type { JournalRow } from "../db/types.js";
+import type { DecodedEntry } from "../services/journal-codec.js";
 import type { EventType } from "../services/webhook-events.js";
 import { webhookDon } from "../services/webhooks.js";
 
@@ -23,12 +24,11 @@ export function eventTypesOf(operation: string): EventType[] {
   return [];
 }
 
-const parse = (text: string | null): any => (text === null ? undefined : JSON.parse(text));
-
-/** The events of an entry; `before` is the object as it was, rendered if the entry holds a diff. */
-export function eventsOf(org: string, row: JournalRow, before: unknown): EventSpec[] {
-  const after = parse(row.after);
-  const details = parse(row.details);
+/** The events of an entry, from its objects in their wire form (services/journal-codec.ts). */
+export function eventsOf(org: string, row: JournalRow, entry: DecodedEntry): EventSpec[] {
+  const { before } = entry;
+  const after = entry.after as any;
+  const details = entry.details as any;
   const n = Number(row.object_id);
   const userKey = `dev_user/${n}`;
   switch (row.operation) {

@@ -9,10 +9,9 @@ import { devUserDon, parseDevUserId } from "../ids.js";
 import type { Caller, Deps } from "./context.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import { OPERATIONS, type Operation } from "./journal.js";
-import { diffOf, renderBefore, summariesFor } from "./journal-render.js";
+import { type DecodedEntry, decodeEntries } from "./journal-codec.js";
 import { requireAdmin } from "./policy.js";
 import { webhookDon } from "./webhooks.js";
-import type { WireDevUser } from "./wire.js";
 
 export const AUDIT_ACTOR_KINDS = ["cli", "system"] as const;
 export const OPERATION_NAMES = Object.keys(OPERATIONS) as Operation[];
@@ -81,18 +80,11 @@ export async function toWireAuditEntries(
   org: string,
   rows: JournalRow[],
 ): Promise<WireAuditEntry[]> {
-  const entries = rows.map((r) => toWireAuditEntry(org, r));
-  const diffs = entries.map((e) => diffOf(e.before));
-  if (!diffs.some(Boolean)) return entries;
-  const summaryOf = await summariesFor(db, orgId, org, diffs);
-  entries.forEach((e, i) => {
-    const diff = diffs[i];
-    if (diff) e.before = renderBefore(e.after as WireDevUser, diff, summaryOf);
-  });
-  return entries;
+  const decoded = await decodeEntries(db, orgId, org, rows);
+  return rows.map((r, i) => toWireAuditEntry(org, r, decoded[i]!));
 }
 
-function toWireAuditEntry(org: string, row: JournalRow): WireAuditEntry {
+function toWireAuditEntry(org: string, row: JournalRow, decoded: DecodedEntry): WireAuditEntry {
   const seq = Number(row.seq);
   const entry: WireAuditEntry = {
     id: `don:identity:dvrv-us-1:devo/${org}:audit_log/${seq}`,
@@ -107,9 +99,9 @@ function toWireAuditEntry(org: string, row: JournalRow): WireAuditEntry {
     object: objectRef(org, row),
   };
   if (row.related_id !== null) entry.related_object = userRef(org, Number(row.related_id));
-  if (row.before !== null) entry.before = JSON.parse(row.before);
-  if (row.after !== null) entry.after = JSON.parse(row.after);
-  if (row.details !== null) entry.details = JSON.parse(row.details);
+  if (decoded.before !== undefined) entry.before = decoded.before;
+  if (decoded.after !== undefined) entry.after = decoded.after;
+  if (decoded.details !== undefined) entry.details = decoded.details as Record<string, unknown>;
   if (row.request_id !== null) entry.request_id = row.request_id;
   return entry;
 }

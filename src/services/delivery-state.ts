@@ -29,8 +29,7 @@ import type { DeliveryRow, WebhookRow } from "../db/types.js";
 import { envelope, eventsOf, eventTypesOf } from "../delivery/events.js";
 import type { Attempt } from "../delivery/sender.js";
 import type { Deps } from "./context.js";
-import { diffOf, renderBefore, summariesFor } from "./journal-render.js";
-import type { WireDevUser } from "./wire.js";
+import { decodeEntries } from "./journal-codec.js";
 
 /** Journal entries an org's fan-out reads in one round, at most. */
 const FAN_OUT_PAGE = 500;
@@ -106,15 +105,11 @@ function fanOutPage(deps: Deps, orgId: number, limit: number): Promise<{ read: n
     for (const w of webhooks) since.set(w.id, await activeSinceSeq(trx, orgId, Number(w.number)));
     // Only entries some webhook subscribes to are read further.
     const relevant = rows.filter((r) => eventTypesOf(r.operation).some((t) => wanted.has(t)));
-    const befores = relevant.map((r) => (r.before === null ? undefined : JSON.parse(r.before)));
-    const summaryOf = await summariesFor(trx, orgId, org.slug, befores.map(diffOf));
+    const decoded = await decodeEntries(trx, orgId, org.slug, relevant);
     const now = deps.now();
     const out: NewDelivery[] = [];
     relevant.forEach((row, i) => {
-      const stored = befores[i];
-      const diff = diffOf(stored);
-      const before = diff ? renderBefore(JSON.parse(row.after!) as WireDevUser, diff, summaryOf) : stored;
-      const events = eventsOf(org.slug, row, before);
+      const events = eventsOf(org.slug, row, decoded[i]!);
       for (const w of webhooks) {
         if (Number(row.seq) <= since.get(w.id)!) continue;
         const subscribed = new Set(JSON.parse(w.event_types) as string[]);

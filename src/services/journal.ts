@@ -7,6 +7,7 @@ import type { Kysely } from "kysely";
 import { appendJournalEntry } from "../db/repositories/journal.js";
 import type { Database } from "../db/types.js";
 import type { Caller, Deps } from "./context.js";
+import { packForJournal } from "./journal-codec.js";
 
 /** Who made a change: a dev user through the API, the CLI, or the service itself (bootstrap, harness). */
 export type Actor = { type: "dev_user"; number: number } | { type: "cli" } | { type: "system" };
@@ -116,9 +117,9 @@ export function journalled<T>(
           object_type: c.object.type,
           object_id: c.object.id,
           related_id: c.relatedId ?? null,
-          before: c.diff ? json({ diff: c.diff }) : json(c.before),
-          after: json(c.after),
-          details: json(c.details),
+          before: c.diff ? json({ diff: c.diff }) : json(packForJournal(c.before)),
+          after: json(packForJournal(c.after)),
+          details: json(packForJournal(c.details)),
           request_id: context.requestId ?? null,
         });
         ops.push(c.operation);

@@ -129,9 +129,9 @@ export interface JournalQuery {
   limit: number;
 }
 
-/** Entries per block of the object index (migration journal-object-blocks): seq >> 10. */
-const BLOCK_BITS = 10;
-/** Blocks asked for in one statement; each is one seek of the index. */
+/** Entries per block of the object index (migration journal-object-blocks-64): seq >> 6. */
+const BLOCK_BITS = 6;
+/** Blocks asked for in one statement (4,096 entries); each is one seek of the index. */
 const BLOCKS_PER_QUERY = 64;
 
 export async function listJournal(db: Kysely<Database>, q: JournalQuery): Promise<JournalRow[]> {
@@ -145,7 +145,7 @@ export async function listJournal(db: Kysely<Database>, q: JournalQuery): Promis
     .limit(q.limit)
     .execute();
   // The object's own entries, block by block from the boundary on, until the page is full: each
-  // block is one seek of (org_id, seq >> 10, object_type, object_id).
+  // block is one seek of (org_id, seq >> 6, object_type, object_id).
   const last = await lastJournalSeq(db, q.orgId);
   const blockOf = (seq: number) => Math.floor(seq / 2 ** BLOCK_BITS);
   const lastBlock = blockOf(last);
