@@ -59,6 +59,8 @@ export interface WebhookSettings {
   timeoutMs: number;
   /** The first retry's delay; each next one doubles (with jitter), up to an hour. */
   retryBaseMs: number;
+  /** The longest a webhook whose receiver fails waits between probes. */
+  probeMaxMs: number;
 }
 
 const isLoopbackHost = (host: string) =>
@@ -75,6 +77,7 @@ function webhookSettings(env: NodeJS.ProcessEnv, host: string): WebhookSettings 
     retryWindowSeconds: int(env, "WEBHOOK_RETRY_WINDOW", 86_400, 1),
     timeoutMs: int(env, "WEBHOOK_TIMEOUT_MS", 3000, 100, 60_000),
     retryBaseMs: int(env, "WEBHOOK_RETRY_BASE_MS", 5000, 1),
+    probeMaxMs: int(env, "WEBHOOK_PROBE_MAX_MS", 300_000, 100),
   };
 }
 

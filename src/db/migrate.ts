@@ -10,6 +10,7 @@ import * as pendingDeliveriesIndex from "./migrations/2026-12-02T10-00-00_pendin
 import * as journalBlocks from "./migrations/2026-12-02T11-00-00_journal-object-blocks.js";
 import * as tokenMakers from "./migrations/2026-12-02T12-00-00_auth-token-makers.js";
 import * as journalBlocks64 from "./migrations/2026-12-02T13-00-00_journal-object-blocks-64.js";
+import * as webhookPauses from "./migrations/2026-12-02T13-30-00_webhook-pauses.js";
 import type { Database } from "./types.js";
 
 // Listed here rather than read from disk so the build needs no file-system lookups at start.
@@ -25,6 +26,7 @@ const migrations: Record<string, Migration> = {
   "2026-12-02T11-00-00_journal-object-blocks": journalBlocks,
   "2026-12-02T12-00-00_auth-token-makers": tokenMakers,
   "2026-12-02T13-00-00_journal-object-blocks-64": journalBlocks64,
+  "2026-12-02T13-30-00_webhook-pauses": webhookPauses,
   "2026-12-02T10-00-00_pending-deliveries-index": pendingDeliveriesIndex,
 };
 

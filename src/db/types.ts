@@ -151,6 +151,8 @@ export interface WebhooksTable {
   consecutive_failures: ColumnType<number, number | undefined, number>;
   failing_since: string | null;
   last_error: string | null;
+  /** Its receiver failed: nothing is sent to it before then, and then one probe. */
+  paused_until: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface DeliveryCursorsTable {

@@ -61,6 +61,7 @@ export function startDeliveryWorker(deps: Deps, settings: WebhookSettings, log: 
     maxAttempts: settings.maxAttempts,
     retryWindowSeconds: settings.retryWindowSeconds,
     baseDelayMs: settings.retryBaseMs,
+    maxPauseMs: settings.probeMaxMs,
   };
   const verifiedAt = new Map<number, number>();
   const verifying = new Set<number>();

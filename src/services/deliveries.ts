@@ -1,6 +1,6 @@
 // Beyond DevRev: a webhook's delivery log (attempts, statuses, latency, last error) and its
 // health, and redelivery of one event or of a time range. Admin-only, within the caller's org.
-import { listDeliveries, redeliver } from "../db/repositories/deliveries.js";
+import { listDeliveries, redeliver, unpause } from "../db/repositories/deliveries.js";
 import { findWebhookByNumber } from "../db/repositories/webhooks.js";
 import type { DeliveryRow } from "../db/types.js";
 import { assertThat, notFound, valueNotPermitted } from "../errors.js";
@@ -108,6 +108,8 @@ export async function redeliverEvents(
       { eventId: input.event_id, from: iso(input.from), to: iso(input.to) },
       deps.now(),
     );
+    // Asked for now: a pause after failures does not hold them back.
+    await unpause(trx, w.id);
     await journal.record({
       operation: "webhooks.redeliver",
       object: { type: "webhook", id: number },

@@ -8,7 +8,7 @@ import {
   anyDue,
   anyLiveWebhook,
   awaitingVerification,
-  claimDue,
+  claimDueOf,
   entriesAfter,
   holdBack,
   insertDeliveries,
@@ -18,6 +18,7 @@ import {
   orgsWithNewEntries,
   postponeSuccessors,
   recordHealth,
+  servableWebhooks,
   settleDelivered,
   settleFailed,
   webhooksOfOrg,
@@ -46,6 +47,8 @@ export interface RetryPolicy {
   retryWindowSeconds: number;
   /** The first retry's delay; each next one doubles, with jitter, up to an hour. */
   baseDelayMs: number;
+  /** The longest pause between probes of a webhook whose receiver fails. */
+  maxPauseMs: number;
 }
 
 export const orgsToFanOut = (deps: Deps) => orgsWithNewEntries(deps.db.kysely);
@@ -143,8 +146,31 @@ export async function claimDeliveries(
 ): Promise<{ deliveries: DeliveryRow[]; until: string }> {
   const now = deps.now();
   const until = new Date(Date.parse(now) + leaseMs).toISOString();
-  if (!(await anyDue(deps.db.kysely, now))) return { deliveries: [], until };
-  return { deliveries: await deps.db.writes.run((trx) => claimDue(trx, now, until, limit)), until };
+  // Reads, so that an idle worker, or one whose every webhook is paused, takes no write lock.
+  const servable = await servableWebhooks(deps.db.kysely, now);
+  if (servable.length === 0 || !(await anyDue(deps.db.kysely, now))) return { deliveries: [], until };
+  // Each round another webhook goes first, so one with a large backlog cannot keep the rest waiting.
+  const first = rotation++ % servable.length;
+  const order = [...servable.slice(first), ...servable.slice(0, first)];
+  const deliveries = await deps.db.writes.run(async (trx) => {
+    const out: DeliveryRow[] = [];
+    for (const w of order) {
+      if (out.length >= limit) break;
+      // A webhook whose last round failed gets one probe; its backlog waits for the probe's outcome.
+      const take = Number(w.consecutive_failures) > 0 ? 1 : limit - out.length;
+      out.push(...(await claimDueOf(trx, w.id, now, until, take)));
+    }
+    return out;
+  });
+  return { deliveries, until };
+}
+
+let rotation = 0;
+
+/** How long a webhook whose receiver failed `failures` rounds in a row waits before its next probe. */
+export function pauseAfter(failures: number, policy: RetryPolicy, now: number, random = Math.random): string {
+  const step = Math.min(policy.baseDelayMs * 2 ** Math.min(failures - 1, 30), policy.maxPauseMs);
+  return new Date(now + step * (0.5 + random() / 2)).toISOString();
 }
 
 /** How long a delivery to a webhook that is not active waits before it is looked at again. */
@@ -195,7 +221,7 @@ export async function settleDeliveries(
     }
     for (const id of [...health.keys()].sort((a, b) => a - b)) {
       const h = health.get(id)!;
-      await recordHealth(trx, id, h.ok, h.error, now);
+      await recordHealth(trx, id, h.ok, h.error, now, (failures) => pauseAfter(failures, policy, Date.parse(now)));
     }
   });
 }

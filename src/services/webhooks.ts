@@ -312,6 +312,8 @@ export async function markVerified(deps: Deps, webhookId: number, challenge: str
       status: "active",
       verify_challenge: null,
       verify_deadline: null,
+      // The receiver just answered: a pause from before is over.
+      paused_until: null,
       modified_date: deps.now(),
     });
     if (!updated) return journal.unchanged();

@@ -62,7 +62,8 @@ export async function activeSinceSeq(db: Kysely<Database>, orgId: number, webhoo
     .where("org_id", "=", orgId)
     .where("object_type", "=", "webhook")
     .where("object_id", "=", webhookNumber)
-    .where("operation", "=", "webhooks.verify")
+    // A literal, so that SQLite sees the partial index of handshakes applies (as PENDING).
+    .where("operation", "=", sql.lit("webhooks.verify"))
     .orderBy("seq", "desc")
     .limit(1)
     .executeTakeFirst();
@@ -130,18 +131,31 @@ export async function insertDeliveries(db: Kysely<Database>, rows: NewDelivery[]
   }
 }
 
-/**
- * Takes up to `limit` deliveries that are due, each the earliest unsettled one of its webhook and
- * ordering key (so a webhook's events about one object go out in journal order), and leases them
- * until `leaseUntil`. A lease that ran out (its worker died) makes the delivery due again.
- *
- * Longest due first, in the due index's own order, so the scan stops after `limit` takers
- * whatever the backlog. Ordered by id it read and sorted every due delivery on every round,
- * holding the writer (316 ms a round on SQLite, 1 s on PostgreSQL, at 100,000), and kept
- * retrying the lowest ids while older first attempts waited.
- */
-export async function claimDue(
+/** The active webhooks that may be sent to now: not paused, or paused until before `now`. */
+export function servableWebhooks(
   db: Kysely<Database>,
+  now: string,
+): Promise<Pick<WebhookRow, "id" | "consecutive_failures">[]> {
+  return db
+    .selectFrom("webhooks")
+    .select(["id", "consecutive_failures"])
+    .where("status", "=", "active")
+    .where((eb) => eb.or([eb("paused_until", "is", null), eb("paused_until", "<=", now)]))
+    .orderBy("id")
+    .execute();
+}
+
+/**
+ * Takes up to `limit` of one webhook's deliveries that are due, each the earliest unsettled one of
+ * its ordering key (so the webhook's events about one object go out in journal order), and leases
+ * them until `leaseUntil`. A lease that ran out (its worker died) makes the delivery due again.
+ *
+ * Longest due first, in the order of the webhook's index of pending deliveries, so the scan stops
+ * after `limit` takers whatever the backlog, and another webhook's backlog is never read.
+ */
+export async function claimDueOf(
+  db: Kysely<Database>,
+  webhookId: number,
   now: string,
   leaseUntil: string,
   limit: number,
@@ -149,6 +163,7 @@ export async function claimDue(
   const due = db
     .selectFrom("webhook_deliveries as d")
     .select("d.id")
+    .where("d.webhook_id", "=", webhookId)
     .where("d.state", "=", PENDING)
     .where("d.next_attempt_date", "<=", now)
     .where((eb) => eb.or([eb("d.lease_until", "is", null), eb("d.lease_until", "<", now)]))
@@ -248,18 +263,23 @@ export async function postponeSuccessors(db: Kysely<Database>, d: DeliveryRow, r
     .execute();
 }
 
+/**
+ * A round's outcome for a webhook: a success clears its failures and its pause; a failure counts
+ * one more and pauses it for what `pauseFor` makes of the new count. Returns that count.
+ */
 export async function recordHealth(
   db: Kysely<Database>,
   webhookId: number,
   ok: boolean,
   error: string | null,
   now: string,
-) {
-  await db
+  pauseFor: (failures: number) => string,
+): Promise<number> {
+  const row = await db
     .updateTable("webhooks")
     .set((eb) =>
       ok
-        ? { consecutive_failures: 0, failing_since: null, last_error: null }
+        ? { consecutive_failures: 0, failing_since: null, last_error: null, paused_until: null }
         : {
             consecutive_failures: eb("consecutive_failures", "+", 1),
             failing_since: eb.fn.coalesce("failing_since", sql.val(now)),
@@ -267,7 +287,22 @@ export async function recordHealth(
           },
     )
     .where("id", "=", webhookId)
-    .execute();
+    .returning("consecutive_failures")
+    .executeTakeFirst();
+  const failures = Number(row?.consecutive_failures ?? 0);
+  if (!ok && row) {
+    await db
+      .updateTable("webhooks")
+      .set({ paused_until: pauseFor(failures) })
+      .where("id", "=", webhookId)
+      .execute();
+  }
+  return failures;
+}
+
+/** Sends to a webhook again at once: a redelivery, or a new handshake passed. */
+export async function unpause(db: Kysely<Database>, webhookId: number): Promise<void> {
+  await db.updateTable("webhooks").set({ paused_until: null }).where("id", "=", webhookId).execute();
 }
 
 export interface DeliveryPage {

@@ -4,7 +4,14 @@ import type { Database, WebhookPatch, WebhookRow } from "../types.js";
 
 export type NewWebhookFields = Omit<
   WebhookRow,
-  "id" | "number" | "consecutive_failures" | "failing_since" | "last_error" | "verify_challenge" | "verify_deadline"
+  | "id"
+  | "number"
+  | "consecutive_failures"
+  | "failing_since"
+  | "last_error"
+  | "paused_until"
+  | "verify_challenge"
+  | "verify_deadline"
 > &
   Partial<Pick<WebhookRow, "verify_challenge" | "verify_deadline">>;
 
