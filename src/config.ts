@@ -61,6 +61,8 @@ export interface WebhookSettings {
   retryBaseMs: number;
   /** The longest a webhook whose receiver fails waits between probes. */
   probeMaxMs: number;
+  /** How long settled deliveries stay in the delivery log. */
+  logRetentionDays: number;
 }
 
 const isLoopbackHost = (host: string) =>
@@ -78,6 +80,7 @@ function webhookSettings(env: NodeJS.ProcessEnv, host: string): WebhookSettings 
     timeoutMs: int(env, "WEBHOOK_TIMEOUT_MS", 3000, 100, 60_000),
     retryBaseMs: int(env, "WEBHOOK_RETRY_BASE_MS", 5000, 1),
     probeMaxMs: int(env, "WEBHOOK_PROBE_MAX_MS", 300_000, 100),
+    logRetentionDays: int(env, "WEBHOOK_LOG_RETENTION_DAYS", 30, 1, 3650),
   };
 }
 

@@ -10,6 +10,7 @@ import {
   anyWebhookToServe,
   claimDeliveries,
   fanOutOrg,
+  housekeepDeliveries,
   orgSlugs,
   orgsToFanOut,
   pendingVerifications,
@@ -36,6 +37,8 @@ const CLAIM = 128;
 const VERIFYING = 8;
 const VERIFY_EVERY_MS = 5_000;
 const STOP_WAIT_MS = 1_000;
+/** How often expired deliveries are failed and old ones removed from the log. */
+const HOUSEKEEPING_EVERY_MS = 60_000;
 
 export interface DeliveryWorker {
   /**
@@ -71,6 +74,9 @@ export function startDeliveryWorker(deps: Deps, settings: WebhookSettings, log: 
   let again = false;
   /** The last round found no webhook to serve; polls every IDLE_MS still notice another instance's. */
   let resting = false;
+  /** When deliveries were last housekept: first 10 s after the start (not among the first
+   * requests), then every minute. */
+  let housekept = Date.now() - HOUSEKEEPING_EVERY_MS + 10_000;
 
   async function verify(w: WebhookRow, org: string): Promise<void> {
     const last = verifiedAt.get(w.id) ?? 0;
@@ -101,6 +107,10 @@ export function startDeliveryWorker(deps: Deps, settings: WebhookSettings, log: 
     let busy = false;
     // Without a webhook to serve, a round is this one read: the write path pays nothing more.
     // The cursors stay behind meanwhile, and catch up when a webhook turns active.
+    if (Date.now() - housekept >= HOUSEKEEPING_EVERY_MS) {
+      housekept = Date.now();
+      await housekeepDeliveries(deps, policy, settings.logRetentionDays);
+    }
     resting = !(await anyWebhookToServe(deps));
     if (resting) return false;
     for (const orgId of await orgsToFanOut(deps)) {

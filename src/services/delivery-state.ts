@@ -10,6 +10,7 @@ import {
   awaitingVerification,
   claimDueOf,
   entriesAfter,
+  expirePending,
   holdBack,
   insertDeliveries,
   lockCursor,
@@ -17,6 +18,7 @@ import {
   type NewDelivery,
   orgsWithNewEntries,
   postponeSuccessors,
+  pruneSettled,
   recordHealth,
   servableWebhooks,
   settleDelivered,
@@ -224,4 +226,33 @@ export async function settleDeliveries(
       await recordHealth(trx, id, h.ok, h.error, now, (failures) => pauseAfter(failures, policy, Date.parse(now)));
     }
   });
+}
+
+/** Deliveries a housekeeping transaction settles or removes at most. */
+const HOUSEKEEPING_BATCH = 1_000;
+/** Transactions one housekeeping call makes at most: the rest is left for the next call. */
+const HOUSEKEEPING_ROUNDS = 20;
+
+/**
+ * Fails the pending deliveries whose retry window is over, and removes settled deliveries older
+ * than `retentionDays` from the log, in bounded transactions. Returns how many it changed.
+ */
+export async function housekeepDeliveries(deps: Deps, policy: RetryPolicy, retentionDays: number): Promise<number> {
+  const now = Date.parse(deps.now());
+  const windowStart = new Date(now - policy.retryWindowSeconds * 1000).toISOString();
+  const kept = new Date(now - retentionDays * 86_400_000).toISOString();
+  let changed = 0;
+  for (let i = 0; i < HOUSEKEEPING_ROUNDS; i++) {
+    const n = await deps.db.writes.run((trx) => expirePending(trx, windowStart, HOUSEKEEPING_BATCH));
+    changed += n;
+    if (n < HOUSEKEEPING_BATCH) break;
+  }
+  let afterId = 0;
+  for (let i = 0; i < HOUSEKEEPING_ROUNDS; i++) {
+    const page = await deps.db.writes.run((trx) => pruneSettled(trx, kept, afterId, HOUSEKEEPING_BATCH));
+    changed += page.removed;
+    if (page.lastOld === undefined) break;
+    afterId = page.lastOld;
+  }
+  return changed;
 }

@@ -348,3 +348,51 @@ export function awaitingVerification(db: Kysely<Database>, now: string): Promise
     .orderBy("id")
     .execute();
 }
+
+/**
+ * Pending deliveries made before `cutoff` fail for good, up to `limit` of them: their retry window
+ * is over, attempted or not (a paused webhook's wait uses no attempts). From the due index: a
+ * delivery is never due before it was made.
+ */
+export async function expirePending(db: Kysely<Database>, cutoff: string, limit: number): Promise<number> {
+  const old = db
+    .selectFrom("webhook_deliveries")
+    .select("id")
+    .where("state", "=", PENDING)
+    .where("next_attempt_date", "<", cutoff)
+    .where("created_date", "<", cutoff)
+    .where("lease_until", "is", null)
+    .limit(limit);
+  const res = await db
+    .updateTable("webhook_deliveries")
+    .set({ state: "failed", last_error: "not delivered within WEBHOOK_RETRY_WINDOW" })
+    .where("id", "in", old)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows);
+}
+
+/**
+ * Removes settled deliveries made before `cutoff` among the `limit` oldest deliveries after id
+ * `afterId` (by primary key, so a round reads at most `limit` rows whatever the log's size).
+ * Returns how many it removed and the last id it read (undefined when none was older).
+ */
+export async function pruneSettled(
+  db: Kysely<Database>,
+  cutoff: string,
+  afterId: number,
+  limit: number,
+): Promise<{ removed: number; lastOld: number | undefined }> {
+  const rows = await db
+    .selectFrom("webhook_deliveries")
+    .select(["id", "state", "created_date"])
+    .where("id", ">", afterId)
+    .orderBy("id")
+    .limit(limit)
+    .execute();
+  const old = rows.filter((r) => r.created_date < cutoff);
+  const settled = old.filter((r) => r.state !== "pending").map((r) => Number(r.id));
+  if (settled.length > 0) await db.deleteFrom("webhook_deliveries").where("id", "in", settled).execute();
+  // Deliveries are made in time order: once one is newer than the cutoff, the rest are too.
+  const lastOld = old.length === rows.length && rows.length > 0 ? Number(rows.at(-1)!.id) : undefined;
+  return { removed: settled.length, lastOld };
+}
