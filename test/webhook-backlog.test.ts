@@ -3,6 +3,7 @@
 // are still acknowledged, and deliveries resume once the receiver is back. How fast writes go meanwhile is `npm run bench -- --backlog`'s to
 // tell, never a timed test's.
 import assert from "node:assert/strict";
+import { createServer, type Server } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -60,6 +61,13 @@ async function tally(s: TestServer) {
   };
 }
 
+/** Listens on `port` and resets every connection at once: a receiver that is down, at our port. */
+async function holdPort(port: number): Promise<Server> {
+  const server = createServer((socket) => socket.resetAndDestroy());
+  await new Promise<void>((res) => server.listen(port, "127.0.0.1", () => res()));
+  return server;
+}
+
 async function until(ok: () => Promise<boolean>, what: string, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await ok())) {
@@ -72,6 +80,7 @@ for (const { dialect, skip } of await testDialects()) {
   describe(`a webhook backlog [${dialect}]`, { skip }, () => {
     let s: TestServer;
     let rx: Receiver | undefined;
+    let dead: Server | undefined;
     let port = 0;
     let baseline = 0;
     let baselineRss = 0;
@@ -97,9 +106,10 @@ for (const { dialect, skip } of await testDialects()) {
       clearInterval(sampler);
       await s?.close();
       await rx?.close();
+      dead?.close();
     });
 
-    it(`builds a backlog of ${BACKLOG} deliveries to a receiver that refuses connections`, async () => {
+    it(`builds a backlog of ${BACKLOG} deliveries to a receiver that is down`, async () => {
       for (let i = 0; i < WEBHOOKS; i++) {
         const res = await s.http("POST", "/webhooks.create", {
           body: { url: rx!.url, event_types: ["dev_user_created"] },
@@ -116,6 +126,9 @@ for (const { dialect, skip } of await testDialects()) {
       );
       await rx!.close();
       rx = undefined;
+      // The port stays ours, so no other test's server can take it and answer: every connection
+      // is reset as it comes.
+      dead = await holdPort(port);
 
       baseline = heldMiB();
       baselineRss = process.resourceUsage().maxRSS / 1024;
@@ -141,7 +154,11 @@ for (const { dialect, skip } of await testDialects()) {
         .where("last_error", "is not", null)
         .limit(1)
         .executeTakeFirst();
-      assert.match(String(refused?.last_error), /ECONNREFUSED/, "the worker is trying, and the receiver refusing");
+      assert.match(
+        String(refused?.last_error),
+        /ECONNRESET|socket hang up/,
+        "the worker is trying, and the receiver refusing",
+      );
     });
 
     it("probes each webhook with one delivery per pause, and holds memory flat meanwhile", async (t) => {
@@ -156,6 +173,7 @@ for (const { dialect, skip } of await testDialects()) {
       }
       const seconds = (Date.now() - started) / 1000;
       const attempts = after.attempts - before.attempts;
+      assert.equal(after.delivered, 0, "nothing was delivered: the receiver is down");
       const peak = Math.max(...samples);
       const rss = process.resourceUsage().maxRSS / 1024;
       const figures = `held ${baseline.toFixed(1)} MiB before the backlog, at most ${peak.toFixed(1)} MiB since (${samples.length} samples); peak RSS ${baselineRss.toFixed(0)} -> ${rss.toFixed(0)} MiB; ${attempts} attempts in ${((Date.now() - started) / 1000).toFixed(0)} s`;
@@ -187,6 +205,8 @@ for (const { dialect, skip } of await testDialects()) {
 
     it("delivers again once the receiver is back", async () => {
       clearInterval(sampler);
+      await new Promise<void>((r) => dead!.close(() => r()));
+      dead = undefined;
       rx = await startReceiver(port);
       await rx.waitFor(() => rx!.events().length >= 1_000, "1,000 events", 60_000);
       assert.ok(
