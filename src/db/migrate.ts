@@ -9,6 +9,7 @@ import * as authTokens from "./migrations/2026-12-02T10-00-00_auth-tokens.js";
 import * as pendingDeliveriesIndex from "./migrations/2026-12-02T10-00-00_pending-deliveries-index.js";
 import * as journalBlocks from "./migrations/2026-12-02T11-00-00_journal-object-blocks.js";
 import * as tokenMakers from "./migrations/2026-12-02T12-00-00_auth-token-makers.js";
+import * as scimConnections from "./migrations/2026-12-02T14-00-00_scim-connections.js";
 import type { Database } from "./types.js";
 
 // Listed here rather than read from disk so the build needs no file-system lookups at start.
@@ -24,6 +25,7 @@ const migrations: Record<string, Migration> = {
   "2026-12-02T11-00-00_journal-object-blocks": journalBlocks,
   "2026-12-02T12-00-00_auth-token-makers": tokenMakers,
   "2026-12-02T10-00-00_pending-deliveries-index": pendingDeliveriesIndex,
+  "2026-12-02T14-00-00_scim-connections": scimConnections,
 };
 
 /** Every migration's name, oldest first. */
