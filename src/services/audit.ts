@@ -11,6 +11,7 @@ import { decodeCursor, encodeCursor } from "./cursor.js";
 import { OPERATIONS, type Operation } from "./journal.js";
 import { diffOf, renderBefore, summariesFor } from "./journal-render.js";
 import { requireAdmin } from "./policy.js";
+import { parseScimConnectionId, SCIM_CONNECTION_DON_RE, scimConnectionDon } from "./scim-connections.js";
 import { webhookDon } from "./webhooks.js";
 import type { WireDevUser } from "./wire.js";
 
@@ -22,7 +23,7 @@ export const CATEGORIES = [...new Set(OPERATION_NAMES.map((op) => op.split(".")[
 export interface AuditListInput {
   /** A dev user's DON or display id: entries about it, including merges it was the secondary of. */
   object?: string;
-  /** A dev user's DON or display id, or `cli` or `system`. */
+  /** A dev user's DON or display id, a SCIM connection's DON, or `cli` or `system`. */
   actor?: string;
   operation?: string[];
   /** DevRev's operation types (create, update, delete, ...), as audit-logs.fetch takes them. */
@@ -67,10 +68,16 @@ const userRef = (org: string, number: number) => ({
   display_id: `DEVU-${number}`,
 });
 
+const connectionRef = (org: string, number: number) => ({
+  type: "scim_connection",
+  id: scimConnectionDon(org, number),
+});
+
 function objectRef(org: string, row: JournalRow): WireAuditEntry["object"] {
   const n = Number(row.object_id);
   if (row.object_type === "dev_user" && row.object_id !== null) return userRef(org, n);
   if (row.object_type === "webhook" && row.object_id !== null) return { type: "webhook", id: webhookDon(org, n) };
+  if (row.object_type === "scim_connection" && row.object_id !== null) return connectionRef(org, n);
   return { type: row.object_type, id: `don:identity:dvrv-us-1:devo/${org}` };
 }
 
@@ -92,6 +99,13 @@ export async function toWireAuditEntries(
   return entries;
 }
 
+function actorRef(org: string, row: JournalRow): WireAuditEntry["actor"] {
+  if (row.actor_id === null) return { type: row.actor_type };
+  if (row.actor_type === "dev_user") return userRef(org, Number(row.actor_id));
+  if (row.actor_type === "scim_connection") return connectionRef(org, Number(row.actor_id));
+  return { type: row.actor_type };
+}
+
 function toWireAuditEntry(org: string, row: JournalRow): WireAuditEntry {
   const seq = Number(row.seq);
   const entry: WireAuditEntry = {
@@ -100,10 +114,7 @@ function toWireAuditEntry(org: string, row: JournalRow): WireAuditEntry {
     timestamp: row.created_date,
     operation: row.operation,
     operation_type: OPERATIONS[row.operation as Operation] ?? "other",
-    actor:
-      row.actor_type === "dev_user" && row.actor_id !== null
-        ? userRef(org, Number(row.actor_id))
-        : { type: row.actor_type },
+    actor: actorRef(org, row),
     object: objectRef(org, row),
   };
   if (row.related_id !== null) entry.related_object = userRef(org, Number(row.related_id));
@@ -148,6 +159,8 @@ function operationsFor(input: AuditListInput): string[] | undefined {
 function actorFor(caller: Caller, raw: string | undefined): JournalQuery["actor"] {
   if (raw === undefined) return undefined;
   if ((AUDIT_ACTOR_KINDS as readonly string[]).includes(raw)) return { type: raw, id: null };
+  if (SCIM_CONNECTION_DON_RE.test(raw))
+    return { type: "scim_connection", id: parseScimConnectionId(raw, "actor", caller.org) };
   return { type: "dev_user", id: parseDevUserId(raw, "actor", caller.org) };
 }
 
