@@ -20,6 +20,7 @@ import { collectRoutes, openapiRoute } from "./routes/openapi.js";
 import { resetRoute } from "./routes/reset.js";
 import { scimConnectionRoutes } from "./routes/scim-connections.js";
 import { webhookRoutes } from "./routes/webhooks.js";
+import { scimRoutes } from "./scim/routes.js";
 import { Authenticator, assertOneAuthorization, type TokenClaims } from "./services/auth.js";
 import { type Caller, type Deps, type ScimCaller, systemClock } from "./services/context.js";
 import type { Operation } from "./services/journal.js";
@@ -245,6 +246,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await app.register(webhookRoutes, { deps });
   await app.register(authTokenRoutes, { deps, keys });
   await app.register(scimConnectionRoutes, { deps });
+  await app.register(scimRoutes, { deps });
   if (config.allowReset) {
     const bootstrap = config.bootstrapAdmin ? { email: config.bootstrapAdmin, org: config.bootstrapOrg } : undefined;
     await app.register(resetRoute, { deps, bootstrap });
