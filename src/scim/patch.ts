@@ -222,6 +222,8 @@ function operationsOf(body: unknown): { op: Op; path?: string; value: unknown }[
     if (path !== undefined && typeof path !== "string") throw invalidPath(`Operations[${i}].path must be a string`);
     if (name === "remove" && (path === undefined || path === ""))
       throw new ApiError("no_target", `Operations[${i}]: remove needs a path`);
+    if (name !== "remove" && field("value") === undefined)
+      throw new ApiError("invalid_syntax", `Operations[${i}]: ${name} needs a value`);
     return { op: name, path: path === "" ? undefined : path, value: field("value") };
   });
 }

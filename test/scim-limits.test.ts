@@ -1,0 +1,313 @@
+// SCIM's limits: malformed filters and PATCH bodies never make a 5xx (generated, a few thousand of
+// each), bounded bodies, filters and operations, one org's connection never seeing or touching
+// another org's users, and two concurrent creates of one userName giving one 201 and one 409 (on
+// PostgreSQL across two instances, and on SQLite).
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { skipUnlessPostgres, testDialects } from "./helpers/databases.js";
+import { type Pair, startPair } from "./helpers/instances.js";
+import {
+  assertScimError,
+  connect,
+  ENTERPRISE,
+  filter,
+  oktaUser,
+  PATCH_OP,
+  type Scim,
+  scimClient,
+} from "./helpers/scim.js";
+import { startTestServer, type TestServer } from "./helpers/server.js";
+
+/** A small deterministic generator, so a failure names a case that can be run again. */
+function random(seed: number) {
+  let x = seed >>> 0 || 1;
+  const next = () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 2 ** 32;
+  };
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
+  return { next, pick };
+}
+
+const FILTER_PARTS = [
+  "userName",
+  "externalId",
+  "id",
+  "emails",
+  "emails.value",
+  "name.givenName",
+  "active",
+  "meta.created",
+  "urn:ietf:params:scim:schemas:core:2.0:User:userName",
+  "eq",
+  "ne",
+  "co",
+  "sw",
+  "pr",
+  "gt",
+  "and",
+  "or",
+  "not",
+  "(",
+  ")",
+  "[",
+  "]",
+  "].",
+  ".",
+  '"a@b.c"',
+  '"',
+  '\\"',
+  "true",
+  "False",
+  "null",
+  "1e999",
+  "-1",
+  '"\\u0000"',
+  "]]",
+  "[[",
+  'type eq "work"',
+  "%",
+  "'",
+  "\\",
+  "\u00e9",
+  "\ud83d\ude00",
+  " ",
+  "  ",
+  "value",
+];
+const PATH_PARTS = [
+  "userName",
+  "name",
+  "name.givenName",
+  "emails",
+  'emails[type eq "work"]',
+  'emails[type eq "work"].value',
+  "emails[",
+  'phoneNumbers[value co "1"].type',
+  "active",
+  "id",
+  "meta",
+  "groups",
+  "constructor",
+  "__proto__",
+  "prototype",
+  "constructor.prototype.polluted",
+  "__proto__.polluted",
+  `${ENTERPRISE}:manager`,
+  ENTERPRISE,
+  `${ENTERPRISE}:manager.value`,
+  "urn:ietf:params:scim:schemas:core:2.0:User:title",
+  "x.y.z",
+  "",
+  'name[givenName eq "a"]',
+  "emails[bogus eq 1].value",
+  "emails[type gt 1]",
+  'addresses[type eq "work"].country',
+  "roles",
+  "schemas",
+];
+const VALUES: unknown[] = [
+  null,
+  true,
+  "False",
+  "x",
+  "",
+  0,
+  -1,
+  1e300,
+  [],
+  [1],
+  [{}],
+  {},
+  { value: "x" },
+  { givenName: 1 },
+  { __proto__x: 1 },
+  { "name.givenName": "a" },
+  { active: "nope" },
+  { [`${ENTERPRISE}:manager`]: "DEVU-1" },
+  "a".repeat(300),
+  [{ value: "v", type: "work" }],
+  { constructor: { prototype: { polluted: 1 } } },
+  { "constructor.prototype.polluted": 1 },
+  { manager: { value: "DEVU-999" } },
+];
+const OPS = ["add", "replace", "remove", "Add", "REPLACE", "Remove", "move", "copy", "test", "", 7, null];
+
+for (const { dialect, skip } of await testDialects()) {
+  describe(`SCIM limits [${dialect}]`, { skip }, () => {
+    let s: TestServer;
+    let scim: Scim;
+    let target: string;
+    before(async () => {
+      s = await startTestServer({ dialect });
+      scim = scimClient(s, await connect(s, "okta"));
+      target = (await scim("POST", "/Users", oktaUser("fuzz@example.com", "Fu", "Zz", "00u-fuzz"))).body.id;
+    });
+    after(async () => {
+      await s?.close();
+    });
+
+    it("answers thousands of generated filters with a 200 or a 400 invalidFilter, never a 5xx", async () => {
+      const r = random(12);
+      let refused = 0;
+      for (let i = 0; i < 1500; i++) {
+        const parts = Array.from({ length: 1 + Math.floor(r.next() * 9) }, () => r.pick(FILTER_PARTS));
+        const text = parts.join(r.next() < 0.8 ? " " : "");
+        const res = await scim("GET", `/Users?${filter(text)}`);
+        assert.ok(res.status === 200 || res.status === 400, `${JSON.stringify(text)}: ${res.status} ${res.text}`);
+        if (res.status === 400) {
+          refused++;
+          assert.match(res.body.scimType, /^(invalidFilter|invalidValue)$/, `${JSON.stringify(text)}: ${res.text}`);
+        }
+      }
+      assert.ok(refused > 1000, `most generated filters are malformed (${refused} refused)`);
+      assertScimError(
+        await scim("GET", `/Users?${filter(`userName eq "${"x".repeat(3000)}"`)}`),
+        400,
+        "invalidFilter",
+        /longer/,
+      );
+      // Newlines in a quoted string made the parser backtrack exponentially: refused before it.
+      assertScimError(await scim("GET", `/Users?${filter(`userName eq "${"\n".repeat(40)}`)}`), 400, "invalidFilter");
+    });
+
+    it("answers thousands of generated PATCH bodies with a 200 or a 4xx, never a 5xx, and pollutes nothing", async () => {
+      const r = random(34);
+      const statuses = new Map<number, number>();
+      for (let i = 0; i < 1500; i++) {
+        const ops = Array.from({ length: 1 + Math.floor(r.next() * 3) }, () => {
+          const op: Record<string, unknown> = { op: r.pick(OPS) };
+          if (r.next() < 0.8) op.path = r.pick(PATH_PARTS);
+          if (r.next() < 0.8) op.value = r.pick(VALUES);
+          return op;
+        });
+        const body =
+          r.next() < 0.9 ? { schemas: [PATCH_OP], Operations: ops } : r.pick([ops, "x", { Operations: [] }, null]);
+        const res = await scim("PATCH", `/Users/${target}`, body);
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        assert.ok(res.status < 500, `${JSON.stringify(body)}: ${res.status} ${res.text}`);
+        if (res.status >= 400) assert.equal(res.body.status, String(res.status));
+      }
+      assert.ok((statuses.get(200) ?? 0) > 0 && (statuses.get(400) ?? 0) > 0, JSON.stringify([...statuses]));
+      assert.equal(({} as Record<string, unknown>).polluted, undefined, "Object.prototype is untouched");
+      // The user is still a user: readable, and its userName its own.
+      const now = await scim("GET", `/Users/${target}`);
+      assert.equal(now.status, 200);
+    });
+
+    it("bounds bodies, operations and kept attributes", async () => {
+      const many = {
+        schemas: [PATCH_OP],
+        Operations: Array.from({ length: 101 }, () => ({ op: "add", path: "nickName", value: "n" })),
+      };
+      assertScimError(await scim("PATCH", `/Users/${target}`, many), 400, "invalidSyntax", /at most 100/);
+      const huge = await scim("POST", "/Users", undefined, {
+        raw: JSON.stringify({ userName: "big@example.com", nickName: "x".repeat(1_100_000) }),
+      });
+      assertScimError(huge, 400, "invalidSyntax", /larger than 1 MiB/);
+      const kept = {
+        ...oktaUser("kept@example.com", "K", "K", "00u-kept"),
+        addresses: Array.from({ length: 20 }, () => ({ formatted: "y".repeat(250) })),
+        photos: Array.from({ length: 20 }, () => ({ value: "z".repeat(2000) })),
+      };
+      assertScimError(await scim("POST", "/Users", kept), 400, "invalidValue", /at most 16384 bytes/);
+      const deep = { userName: "deep@example.com", name: JSON.parse(`${"[".repeat(80)}${"]".repeat(80)}`) };
+      assertScimError(await scim("POST", "/Users", deep), 400, "invalidSyntax", /nested deeper/);
+    });
+
+    it("keeps one org's connection out of another org's users", async () => {
+      const otherAdmin = await s.token("admin@other.test", { org: "other" });
+      const other = scimClient(s, await connect(s, "okta", { token: otherAdmin }));
+      const theirs = await other("POST", "/Users", oktaUser("theirs@other.test", "Their", "User", "00u-theirs"));
+      assert.equal(theirs.status, 201, theirs.text);
+      // Numbers are per org: make the other org's user a number this org does not have.
+      for (let i = 0; i < 3; i++)
+        await other("POST", "/Users", oktaUser(`pad${i}@other.test`, "P", "P", `00u-pad${i}`));
+      const far = (await other("POST", "/Users", oktaUser("far@other.test", "Far", "Away", "00u-far"))).body.id;
+      const mine = await scim("GET", "/Users?count=100");
+      assert.ok(mine.body.Resources.every((u: any) => !u.userName.endsWith("@other.test")));
+      for (const q of [
+        'userName eq "theirs@other.test"',
+        'externalId eq "00u-theirs"',
+        'emails.value eq "far@other.test"',
+      ])
+        assert.equal((await scim("GET", `/Users?${filter(q)}`)).body.totalResults, 0, q);
+      assertScimError(await scim("GET", `/Users/${far}`), 404);
+      assertScimError(
+        await scim("PATCH", `/Users/${far}`, {
+          schemas: [PATCH_OP],
+          Operations: [{ op: "replace", value: { active: false } }],
+        }),
+        404,
+      );
+      assertScimError(await scim("PUT", `/Users/${far}`, { userName: "far@other.test" }), 404);
+      assertScimError(await scim("DELETE", `/Users/${far}`), 404);
+      // Another org's DON names nobody here, as a manager or as an id.
+      const don = `don:identity:dvrv-us-1:devo/other:devu/${far.slice(5)}`;
+      assertScimError(
+        await scim("PUT", `/Users/${target}`, {
+          userName: "fuzz@example.com",
+          [ENTERPRISE]: { manager: { value: don } },
+        }),
+        400,
+        "invalidValue",
+        /manager/,
+      );
+      assert.equal((await scim("GET", `/Users?${filter(`id eq "${don}"`)}`)).body.totalResults, 0);
+      // The same userName and externalId may exist in each org.
+      const twin = await scim("POST", "/Users", oktaUser("theirs@other.test", "Twin", "Here", "00u-theirs"));
+      assert.equal(twin.status, 201, twin.text);
+      const kept = (await s.sdk(otherAdmin).devUsersGet({ id: far })).data.dev_user;
+      assert.deepEqual([kept.state, kept.email], ["active", "far@other.test"], "the other org's user is untouched");
+      assert.equal(
+        (await s.sdk(otherAdmin).devUsersList({ email: ["theirs@other.test"] })).data.dev_users[0]?.full_name,
+        "Their User",
+      );
+    });
+
+    it("two concurrent creates of one userName: one 201, one 409", async () => {
+      for (let round = 0; round < 5; round++) {
+        const body = oktaUser(`race${round}@example.com`, "Ra", "Ce", `00u-race${round}`);
+        const [a, b] = await Promise.all([
+          scim("POST", "/Users", body),
+          scim("POST", "/Users", { ...body, externalId: `00u-race${round}-b` }),
+        ]);
+        assert.deepEqual([a.status, b.status].sort(), [201, 409], `${a.text} ${b.text}`);
+        assertScimError(a.status === 409 ? a : b, 409, "uniqueness");
+      }
+    });
+  });
+}
+
+describe("SCIM on two instances of one PostgreSQL database", { skip: await skipUnlessPostgres() }, () => {
+  let p: Pair;
+  before(async () => {
+    p = await startPair();
+  });
+  after(() => p?.close());
+
+  it("two concurrent POSTs of one userName, one to each instance: exactly one 201 and one 409", async () => {
+    const c = await connect(p.a, "okta");
+    const [a, b] = [scimClient(p.a, c), scimClient(p.b, c)];
+    for (let round = 0; round < 10; round++) {
+      const body = oktaUser(`Same.Person${round}@example.com`, "Same", "Person", `00u-same${round}`);
+      const results = await Promise.all([
+        a("POST", "/Users", body),
+        b("POST", "/Users", { ...body, userName: body.userName.toLowerCase() }),
+      ]);
+      const statuses = results.map((r) => r.status).sort();
+      assert.deepEqual(statuses, [201, 409], results.map((r) => r.text).join("\n"));
+      assertScimError(results.find((r) => r.status === 409)!, 409, "uniqueness");
+      const found = await a("GET", `/Users?${filter(`userName eq "same.person${round}@example.com"`)}`);
+      assert.equal(found.body.totalResults, 1, "one user, whichever instance won");
+    }
+    // The same externalId from two instances at once: one link, one 409.
+    const [x, y] = await Promise.all([
+      a("POST", "/Users", oktaUser("ext-a@example.com", "E", "A", "00u-shared")),
+      b("POST", "/Users", oktaUser("ext-b@example.com", "E", "B", "00u-shared")),
+    ]);
+    assert.deepEqual([x.status, y.status].sort(), [201, 409], `${x.text} ${y.text}`);
+  });
+});
