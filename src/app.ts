@@ -226,7 +226,11 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   app.addHook("onResponse", async (req, reply) => {
     if (req.routeOptions.config.public) return;
     const schema = req.routeOptions.schema as { operationId?: string } | undefined;
-    metrics.observe(schema?.operationId ?? "unknown_route", reply.statusCode, reply.elapsedTime / 1000);
+    metrics.observe(
+      req.operation ?? schema?.operationId ?? "unknown_route",
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
   });
 
   // Every authenticated operation says what a scoped token needs to call it; one that does not

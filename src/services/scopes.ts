@@ -136,18 +136,8 @@ export const OPERATION_SCOPES: Record<string, OperationScope> = {
   "scim-connections-list-post": "scim:manage",
   "scim-connections-update": "scim:manage",
   "scim-connections-delete": "scim:manage",
-  "scim-service-provider-config": "scim",
-  "scim-schemas": "scim",
-  "scim-schema": "scim",
-  "scim-resource-types": "scim",
-  "scim-resource-type": "scim",
-  "scim-users-list": "scim",
-  "scim-users-create": "scim",
-  "scim-users-get": "scim",
-  "scim-users-replace": "scim",
-  "scim-users-patch": "scim",
-  "scim-users-delete": "scim",
-  "scim-groups": "scim",
+  // SCIM (/scim/v2): one route for the whole prefix (src/scim/routes.ts).
+  scim: "scim",
 };
 
 /** Refuses a call to `operation` that the token's scopes do not open. */
