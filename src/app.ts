@@ -25,7 +25,7 @@ import { Authenticator, assertOneAuthorization, type TokenClaims } from "./servi
 import { type Caller, type Deps, type ScimCaller, systemClock } from "./services/context.js";
 import type { Operation } from "./services/journal.js";
 import { KeyRing } from "./services/keys.js";
-import { authenticateScim } from "./services/scim-connections.js";
+import { authenticateScim } from "./services/scim-auth.js";
 import { OPERATION_SCOPES, type OperationScope, requireOperationScope } from "./services/scopes.js";
 
 declare module "fastify" {

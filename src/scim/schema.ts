@@ -132,10 +132,15 @@ export const CORE_ATTRIBUTES: AttributeDef[] = [
       .concat([attr("primary", "boolean", KEPT)]),
     { multiValued: true },
   ),
-  complex("groups", "Not supported: always empty, and ignored in requests.", [attr("value", "string", "")], {
-    multiValued: true,
-    mutability: "readOnly",
-  }),
+  complex(
+    "groups",
+    "Not supported: never answered, and ignored in requests.",
+    [attr("value", "string", "The group.")],
+    {
+      multiValued: true,
+      mutability: "readOnly",
+    },
+  ),
   plural("entitlements", KEPT, []),
   plural("roles", `${KEPT} (The directory's role comes from the connection's default_role.)`, []),
   plural("x509Certificates", KEPT, [], 8192),

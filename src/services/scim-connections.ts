@@ -3,7 +3,6 @@
 // when made, and kept only as its SHA-256; it opens /scim/v2 of the connection's org and nothing
 // else, and no API token opens /scim/v2 (app.ts). A revoked token, a disabled or a deleted
 // connection is refused from the next request on: every SCIM request reads its connection's row.
-import { createHash, randomBytes } from "node:crypto";
 import type { Kysely } from "kysely";
 import { findDevUsers } from "../db/repositories/dev-users.js";
 import { findOrgBySlug } from "../db/repositories/orgs.js";
@@ -11,28 +10,23 @@ import {
   deleteScimConnection,
   findScimConnectionByIssuer,
   findScimConnectionByNumber,
-  findScimConnectionByTokenHash,
   insertScimConnection,
   listScimConnections,
   updateScimConnection,
 } from "../db/repositories/scim-connections.js";
 import type { Database, ScimConnectionPatch, ScimConnectionRow } from "../db/types.js";
-import { ApiError, assertThat, forbidden, notFound, unauthenticated, valueNotPermitted } from "../errors.js";
+import { ApiError, assertThat, notFound, valueNotPermitted } from "../errors.js";
 import { AdminError } from "./admin.js";
-import { SCIM_TOKEN_PREFIX, tokenFromHeader } from "./auth.js";
-import type { Caller, Deps, ScimCaller } from "./context.js";
+import type { Caller, Deps } from "./context.js";
 import { type Context, contextOf, type Journal, journalled } from "./journal.js";
 import { toUserSummary } from "./mapper.js";
 import { requireAdmin } from "./policy.js";
+import { hashScimToken, newScimToken as newToken } from "./scim-auth.js";
 import type { UserSummary } from "./wire.js";
 
-const SCIM_TOKEN_RE = /^devusers_scim_[A-Za-z0-9_-]{43}$/;
 /** Each connection's users are read by every list and get of it: bounded per org, like webhooks. */
 export const MAX_SCIM_CONNECTIONS_PER_ORG = 20;
 export const MAX_ISSUER_LENGTH = 128;
-
-export const hashScimToken = (token: string) => createHash("sha256").update(token).digest("hex");
-const newToken = () => `${SCIM_TOKEN_PREFIX}${randomBytes(32).toString("base64url")}`;
 
 export const scimConnectionDon = (org: string, n: number) => `don:identity:dvrv-us-1:devo/${org}:scim_connection/${n}`;
 export const SCIM_CONNECTION_DON_RE =
@@ -301,32 +295,3 @@ export const cliScimConnections = {
     return remove(deps, m, byIssuer(m, issuer));
   },
 };
-
-// ---- authenticating SCIM requests ---------------------------------------------------------
-
-/**
- * The connection an Authorization header's token belongs to, read now (one indexed statement):
- * a token revoked, rotated away, or of a disabled or deleted connection is refused at once.
- */
-export async function authenticateScim(deps: Deps, header: string | undefined): Promise<ScimCaller> {
-  const token = tokenFromHeader(header);
-  assertThat(token, () => unauthenticated("a SCIM connection's token is required: Authorization: Bearer <token>"));
-  if (!SCIM_TOKEN_RE.test(token)) {
-    throw unauthenticated(
-      token.split(".").length === 3
-        ? "API tokens do not work under /scim/v2; use the token of the org's SCIM connection"
-        : "the token is not a SCIM connection's token",
-    );
-  }
-  const row = await findScimConnectionByTokenHash(deps.db.kysely, hashScimToken(token));
-  assertThat(row, () => unauthenticated("the token is not a SCIM connection's token, or it was revoked"));
-  assertThat(row.enabled === 1, () => forbidden(`the SCIM connection for issuer "${row.issuer}" is disabled`));
-  return {
-    connectionId: Number(row.id),
-    number: Number(row.number),
-    orgId: Number(row.org_id),
-    org: row.org_slug,
-    issuer: row.issuer,
-    defaultRole: row.default_role === "admin" ? "admin" : "member",
-  };
-}
