@@ -229,6 +229,11 @@ for (const { dialect, skip } of await testDialects()) {
         ],
         [{ userName: "x@example.com", displayName: "x".repeat(300) }, "invalidValue", /at most 256/],
         [[1, 2], "invalidSyntax", /object/],
+        [
+          { userName: "x@example.com", name: { givenName: "g".repeat(200), familyName: "f".repeat(200) } },
+          "invalidValue",
+          /longer than 256/,
+        ],
       ];
       for (const [body, type, detail] of bad) assertScimError(await scim("POST", "/Users", body), 400, type, detail);
       assertScimError(await scim("POST", "/Users", undefined, { raw: "{not json" }), 400, "invalidSyntax");

@@ -132,9 +132,12 @@ export function readUser(body: unknown, patched = false): ProvisionedProfile {
   if (Object.keys(keptExt).length > 0) extras[ENTERPRISE_USER] = keptExt;
   const externalId = user.externalId as string | undefined;
   if (externalId !== undefined && externalId.trim() === "") throw invalid("externalId must not be empty");
+  // The full name is indexed (sorting), and bounded like the API's: parts can make a longer one.
+  const fullName = name?.formatted ?? composeName(name);
+  if (fullName.length > 256) throw invalid("name: the full name its parts make is longer than 256 characters");
   const profile: ProvisionedProfile = {
     email: userName,
-    fullName: name?.formatted ?? composeName(name),
+    fullName,
     phoneNumbers: ((user.phoneNumbers ?? []) as { value?: string }[]).flatMap((p) => (p.value ? [p.value] : [])),
     manager: manager === undefined || manager === "" ? null : manager,
     extras,
