@@ -277,5 +277,31 @@ for (const { dialect, skip } of await testDialects()) {
         assertScimError(a.status === 409 ? a : b, 409, "uniqueness");
       }
     });
+    it("answers generated POST and PUT bodies of long 4-byte strings in every attribute, never with a 5xx", async () => {
+      const r = random(56);
+      const big = (n: number) => "\u{1d518}".repeat(n);
+      const strings = [
+        () => big(256),
+        () => big(64),
+        () => big(500),
+        () => `a@${big(300)}`,
+        () => `${big(5)}@x.test`,
+        () => "",
+      ];
+      const some = () => r.pick(strings)();
+      // Last in the suite: it fills the org with users, and rewrites one of its own.
+      const own = (await scim("POST", "/Users", oktaUser("long@example.com", "Lo", "Ng", "00u-long"))).body.id;
+      for (let i = 0; i < 200; i++) {
+        const body: Record<string, unknown> = { userName: `long${i}@example.com` };
+        for (const a of ["userName", "displayName", "title", "timezone", "externalId", "nickName", "locale"])
+          if (r.next() < 0.5) body[a] = some();
+        if (r.next() < 0.5)
+          body.name = { givenName: some(), familyName: some(), ...(r.next() < 0.5 ? { formatted: some() } : {}) };
+        if (r.next() < 0.5) body.phoneNumbers = [{ value: some(), type: some() }];
+        if (r.next() < 0.3) body[ENTERPRISE] = { department: some(), manager: { value: r.pick(["DEVU-1", big(100)]) } };
+        const res = r.next() < 0.7 ? await scim("POST", "/Users", body) : await scim("PUT", `/Users/${own}`, body);
+        assert.ok(res.status < 500, `${JSON.stringify(body).slice(0, 300)}: ${res.status} ${res.text}`);
+      }
+    });
   });
 }
