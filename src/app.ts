@@ -1,12 +1,12 @@
 // Builds the HTTP service from its parts. No I/O happens here beyond what the parts do.
 import { randomUUID } from "node:crypto";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Config } from "./config.js";
 import { type Connections, trackConnections } from "./connections.js";
 import type { Db } from "./db/database.js";
 import { ApiError, unavailable } from "./errors.js";
 import { AccessLog } from "./plugins/access-log.js";
-import { answerClientError, answerFrameworkError, registerErrorHandling } from "./plugins/error-handler.js";
+import { answerClientError, answerFrameworkError, isScimUrl, registerErrorHandling } from "./plugins/error-handler.js";
 import { decodeBody, parseJsonBody } from "./plugins/json-body.js";
 import { lazySchemaCompilers } from "./plugins/lazy-schemas.js";
 import { Metrics } from "./plugins/metrics.js";
@@ -18,16 +18,21 @@ import { devUsersRoutes } from "./routes/dev-users.js";
 import { healthRoutes } from "./routes/health.js";
 import { collectRoutes, openapiRoute } from "./routes/openapi.js";
 import { resetRoute } from "./routes/reset.js";
+import { scimConnectionRoutes } from "./routes/scim-connections.js";
 import { webhookRoutes } from "./routes/webhooks.js";
+import { scimRoutes } from "./scim/routes.js";
 import { Authenticator, assertOneAuthorization, type TokenClaims } from "./services/auth.js";
-import { type Caller, type Deps, systemClock } from "./services/context.js";
+import { type Caller, type Deps, type ScimCaller, systemClock } from "./services/context.js";
 import type { Operation } from "./services/journal.js";
 import { KeyRing } from "./services/keys.js";
-import { OPERATION_SCOPES, requireOperationScope, type Scope } from "./services/scopes.js";
+import { authenticateScim } from "./services/scim-auth.js";
+import { OPERATION_SCOPES, type OperationScope, requireOperationScope } from "./services/scopes.js";
 
 declare module "fastify" {
   interface FastifyRequest {
     caller?: Caller;
+    /** Under /scim/v2: the identity provider's connection (services/scim-connections.ts). */
+    scim?: ScimCaller;
   }
   interface FastifySchema {
     /** DevRev's operation id, used by /openapi.json and the metrics. */
@@ -37,7 +42,7 @@ declare module "fastify" {
     /** Health, readiness, metrics and the API description: no token, no rate limit. */
     public?: boolean;
     /** What a scoped token needs to call it (services/scopes.ts), set from the operation id. */
-    scope?: Scope | "full" | null;
+    scope?: OperationScope;
   }
 }
 
@@ -140,10 +145,54 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     }
     done(null, value);
   });
+  // SCIM's own media type, read like JSON, under /scim/v2 only: the DevRev API takes application/json.
+  app.addContentTypeParser("application/scim+json", { parseAs: "buffer" }, (req, body, done) => {
+    if (!isScimUrl(req.url)) return done(new ApiError("bad_request", "the request body must be application/json"));
+    let value: unknown;
+    try {
+      value = parseJsonBody(decodeBody(body as Buffer));
+    } catch (err) {
+      return done(err as Error, undefined);
+    }
+    done(null, value);
+  });
   app.addHook("preValidation", async (req) => {
     if (req.method === "POST" && req.body === undefined) req.body = {};
   });
   app.addHook("preHandler", rejectFlawedStrings);
+
+  /** Counts a request against its key's limit: the rate-limit headers, or a 429. */
+  async function limit(reply: FastifyReply, key: string): Promise<void> {
+    const decision = await limiter.hit(key);
+    if (!decision) return;
+    reply.header("x-ratelimit-limit", decision.limit);
+    reply.header("x-ratelimit-remaining", decision.remaining);
+    reply.header("x-ratelimit-reset", decision.reset);
+    if (decision.retryAfter !== undefined) {
+      metrics.rateLimited++;
+      throw new ApiError("too_many_requests", `rate limit of ${decision.limit} requests exceeded`, {
+        retry_after: decision.retryAfter,
+      });
+    }
+  }
+
+  /**
+   * Under /scim/v2 only a SCIM connection's token is taken, and its row is read on every request:
+   * a revoked token or a disabled connection stops at once. Limits are per connection.
+   */
+  async function authenticateScimRequest(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    let scim: ScimCaller | undefined;
+    let authError: unknown;
+    try {
+      assertOneAuthorization(req.raw.rawHeaders);
+      scim = await authenticateScim(deps, req.headers.authorization);
+    } catch (err) {
+      authError = err;
+    }
+    await limit(reply, scim ? `scim:${scim.connectionId}` : `ip:${req.ip}`);
+    if (authError || !scim) throw authError;
+    req.scim = { ...scim, requestId: req.id };
+  }
 
   app.addHook("onRequest", async (req, reply) => {
     if (req.routeOptions.config.public) return;
@@ -151,6 +200,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     // The token's own checks come first (no database work), so the limit applies per user a valid
     // token proves (however many tokens they hold), and per IP otherwise, before any database
     // read: a flood of bad tokens is refused cheaply.
+    if (req.routeOptions.config.scope === "scim") return authenticateScimRequest(req, reply);
     let verified: { claims: TokenClaims } | undefined;
     let authError: unknown;
     const isRoute = req.routeOptions.url !== undefined;
@@ -162,20 +212,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
         authError = err;
       }
     }
-    const decision = await limiter.hit(
-      verified ? RateLimiter.subjectKey(verified.claims.org, verified.claims.sub) : `ip:${req.ip}`,
-    );
-    if (decision) {
-      reply.header("x-ratelimit-limit", decision.limit);
-      reply.header("x-ratelimit-remaining", decision.remaining);
-      reply.header("x-ratelimit-reset", decision.reset);
-      if (decision.retryAfter !== undefined) {
-        metrics.rateLimited++;
-        throw new ApiError("too_many_requests", `rate limit of ${decision.limit} requests exceeded`, {
-          retry_after: decision.retryAfter,
-        });
-      }
-    }
+    await limit(reply, verified ? RateLimiter.subjectKey(verified.claims.org, verified.claims.sub) : `ip:${req.ip}`);
     if (authError) throw authError;
     if (verified) {
       req.caller = await auth.callerFor(verified.claims);
@@ -189,13 +226,17 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   app.addHook("onResponse", async (req, reply) => {
     if (req.routeOptions.config.public) return;
     const schema = req.routeOptions.schema as { operationId?: string } | undefined;
-    metrics.observe(schema?.operationId ?? "unknown_route", reply.statusCode, reply.elapsedTime / 1000);
+    metrics.observe(
+      req.operation ?? schema?.operationId ?? "unknown_route",
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
   });
 
   // Every authenticated operation says what a scoped token needs to call it; one that does not
   // is a mistake caught at start, not a route every scoped token may call.
   app.addHook("onRoute", (route) => {
-    const config = (route.config ?? {}) as { public?: boolean; scope?: Scope | "full" | null };
+    const config = (route.config ?? {}) as { public?: boolean; scope?: OperationScope };
     // HEAD routes Fastify adds for GETs carry the GET's operation id, and its scope.
     if (config.public) return;
     const id = (route.schema as { operationId?: string } | undefined)?.operationId;
@@ -208,6 +249,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await app.register(auditLogRoutes, { deps });
   await app.register(webhookRoutes, { deps });
   await app.register(authTokenRoutes, { deps, keys });
+  await app.register(scimConnectionRoutes, { deps });
+  await app.register(scimRoutes, { deps });
   if (config.allowReset) {
     const bootstrap = config.bootstrapAdmin ? { email: config.bootstrapAdmin, org: config.bootstrapOrg } : undefined;
     await app.register(resetRoute, { deps, bootstrap });

@@ -22,10 +22,37 @@ export const errorStatus = {
   // no status DevRev documents says what happened. Both close the connection.
   request_timeout: 408,
   request_header_fields_too_large: 431,
+  // SCIM's own (RFC 7644, section 3.12), thrown only under /scim/v2, where every error is written
+  // in SCIM's error schema instead (toScimBody).
+  invalid_filter: 400,
+  invalid_path: 400,
+  invalid_syntax: 400,
+  mutability: 400,
+  no_target: 400,
 } as const;
 
 export type ErrorType = keyof typeof errorStatus;
 export type JsonType = "array" | "bool" | "null" | "number" | "object" | "string";
+
+/** SCIM's `scimType` for an error type, where RFC 7644 has one (section 3.12). */
+const SCIM_TYPES: Partial<Record<ErrorType, string>> = {
+  invalid_filter: "invalidFilter",
+  invalid_path: "invalidPath",
+  invalid_syntax: "invalidSyntax",
+  mutability: "mutability",
+  no_target: "noTarget",
+  conflict: "uniqueness",
+  value_not_permitted: "invalidValue",
+  invalid_enum_value: "invalidValue",
+  unexpected_json_type: "invalidValue",
+  missing_required_field: "invalidValue",
+  invalid_id: "invalidValue",
+  invalid_field: "invalidSyntax",
+  parse_error: "invalidSyntax",
+  bad_request: "invalidSyntax",
+};
+
+export const SCIM_ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error";
 
 /** Subtype fields DevRev puts beside `type` and `message`. */
 export interface ErrorFields {
@@ -66,6 +93,15 @@ export class ApiError extends Error {
     const body: Record<string, unknown> = { type: this.type, message: this.message };
     if (this.detail !== undefined) body.detail = this.detail;
     return Object.assign(body, this.fields);
+  }
+
+  /** The same error in SCIM's schema: `status` as a string, `scimType` where one fits. */
+  toScimBody(): Record<string, unknown> {
+    const body: Record<string, unknown> = { schemas: [SCIM_ERROR_SCHEMA], status: String(this.status) };
+    const scimType = SCIM_TYPES[this.type];
+    if (scimType !== undefined) body.scimType = scimType;
+    body.detail = this.detail === undefined ? this.message : `${this.message}: ${this.detail}`;
+    return body;
   }
 }
 

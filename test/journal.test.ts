@@ -79,6 +79,13 @@ for (const { dialect, skip } of await testDialects()) {
       let memberPat = "";
       let patId = "";
       let secondDon = "";
+      let connection = { id: "", token: "" };
+      let provisioned = "";
+      const scimCall = async (method: string, path: string, body?: unknown) => {
+        const res = await s.http(method, `/scim/v2${path}`, { token: connection.token, body });
+        assert.ok(res.status < 300, `${method} ${path}: ${res.status} ${res.text}`);
+        return res;
+      };
       const cases: { operation: string; actor?: string; object?: () => string; write: () => Promise<unknown> }[] = [
         {
           operation: "dev_users.create",
@@ -162,20 +169,63 @@ for (const { dialect, skip } of await testDialects()) {
           object: () => member.id,
           write: () => s.sdk(memberPat).authTokensDelete({}),
         },
+        {
+          operation: "scim_connections.create",
+          object: () => connection.id,
+          write: async () => {
+            const made = await s.http("POST", "/scim-connections.create", { body: { issuer: "journal-idp" } });
+            connection = { id: made.body.scim_connection.id, token: made.body.token };
+          },
+        },
+        {
+          operation: "dev_users.scim.create",
+          actor: "connection",
+          object: () => provisioned,
+          write: async () => {
+            const res = await scimCall("POST", "/Users", { userName: "journal-scim@example.com", externalId: "j-1" });
+            provisioned = (await s.sdk().devUsersGet({ id: res.body.id })).data.dev_user.id;
+          },
+        },
+        {
+          operation: "dev_users.scim.update",
+          actor: "connection",
+          object: () => provisioned,
+          write: () =>
+            scimCall("PATCH", `/Users/DEVU-${provisioned.split("/").pop()}`, {
+              Operations: [{ op: "replace", path: "displayName", value: "Journalled" }],
+            }),
+        },
+        {
+          operation: "dev_users.scim.delete",
+          actor: "connection",
+          object: () => provisioned,
+          write: () => scimCall("DELETE", `/Users/DEVU-${provisioned.split("/").pop()}`),
+        },
+        {
+          operation: "scim_connections.update",
+          object: () => connection.id,
+          write: () => s.http("POST", "/scim-connections.update", { body: { id: connection.id, rotate_token: true } }),
+        },
+        {
+          operation: "scim_connections.delete",
+          object: () => connection.id,
+          write: () => s.http("POST", "/scim-connections.delete", { body: { id: connection.id } }),
+        },
       ];
-      // Every operation of the API and the CLI on users and tokens is among the cases (webhooks'
-      // and the harness's are in their own suites).
+      // Every operation of the API, SCIM and the CLI on users, tokens and SCIM connections is among
+      // the cases (webhooks' and the harness's are in their own suites).
       const covered = new Set(cases.map((c) => c.operation));
-      for (const op of Object.keys(OPERATIONS).filter((o) => /^(dev_users|auth_tokens)\./.test(o)))
+      for (const op of Object.keys(OPERATIONS).filter((o) => /^(dev_users|auth_tokens|scim_connections)\./.test(o)))
         assert.ok(covered.has(op), `${op} has no case`);
       for (const c of cases) {
         const entries = await appended(c.write);
         const mine = entries.filter((e) => e.operation === c.operation);
         assert.equal(mine.length, 1, `${c.operation}: ${JSON.stringify(entries.map((e) => e.operation))}`);
         const e = mine[0];
-        const actor = c.actor ?? adminDon;
+        const actor = c.actor === "connection" ? connection.id : (c.actor ?? adminDon);
         if (actor === "cli") assert.deepEqual(e.actor, { type: "cli" });
         else assert.equal(e.actor.id, actor, c.operation);
+        if (c.actor === "connection") assert.equal(e.actor.type, "scim_connection", c.operation);
         if (c.object) assert.equal(e.object.id, c.object(), c.operation);
         if (actor !== "cli") assert.match(e.request_id, /^[0-9a-f-]{36}$/, c.operation);
         assert.ok(Date.parse(e.timestamp) > 0);

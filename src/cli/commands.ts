@@ -155,6 +155,7 @@ export const COMMANDS: Command[] = [
       return 0;
     },
   },
+  ...scimCommands(),
   {
     words: ["audit"],
     summary: "print an org's audit log as JSON lines, oldest first",
@@ -212,3 +213,74 @@ export const COMMANDS: Command[] = [
     },
   },
 ];
+
+/** `devusers scim ...`: an org's SCIM connections (README "SCIM provisioning"). */
+function scimCommands(): Command[] {
+  const ISSUER = { type: "string", value: "<i>", description: "the connection's issuer", required: true } as const;
+  const change = (words: string, summary: string, changes: Record<string, boolean>, prints = false): Command => ({
+    words: ["scim", words],
+    summary,
+    options: { issuer: ISSUER, org: ORG },
+    run: async (v) => {
+      const { updateScimConnection } = await import("./scim.js");
+      const token = await withDb((db) => updateScimConnection(db, parseOrg(str(v.org)), str(v.issuer)!, changes));
+      out(prints && token ? token : `${str(v.issuer)}: done`);
+      return 0;
+    },
+  });
+  return [
+    {
+      words: ["scim", "create"],
+      summary: "make a SCIM connection for an identity provider, and print its token (shown only now)",
+      options: {
+        issuer: { ...ISSUER, description: "the issuer its users' identities carry, e.g. okta or entra" },
+        org: ORG,
+        "default-role": { type: "string", value: "admin|member", description: "the role of users it creates (member)" },
+        disabled: { type: "boolean", description: "make it disabled: it takes no request until enabled" },
+      },
+      notes: "The identity provider's base URL is http(s)://<this service>/scim/v2, with the token as a bearer token.",
+      run: async (v) => {
+        const raw = str(v["default-role"]);
+        if (raw !== undefined && raw !== "admin" && raw !== "member")
+          throw new UsageError("--default-role must be admin or member");
+        const role: "admin" | "member" | undefined = raw;
+        const { createScimConnection } = await import("./scim.js");
+        const input = { issuer: str(v.issuer)!, default_role: role, enabled: v.disabled !== true };
+        out(await withDb((db) => createScimConnection(db, parseOrg(str(v.org)), input)));
+        return 0;
+      },
+    },
+    {
+      words: ["scim", "list"],
+      summary: "list an org's SCIM connections",
+      options: { org: ORG },
+      run: async (v) => {
+        const { listScimConnections } = await import("./scim.js");
+        for (const line of await withDb((db) => listScimConnections(db, parseOrg(str(v.org))))) out(line);
+        return 0;
+      },
+    },
+    change(
+      "rotate",
+      "give a SCIM connection a new token and print it; the old one stops at once",
+      { rotate_token: true },
+      true,
+    ),
+    change("revoke", "revoke a SCIM connection's token: its provider is refused until a rotate", {
+      revoke_token: true,
+    }),
+    change("disable", "disable a SCIM connection: its provider is refused from its next request", { enabled: false }),
+    change("enable", "enable a SCIM connection again", { enabled: true }),
+    {
+      words: ["scim", "delete"],
+      summary: "delete a SCIM connection (its users stay in the directory)",
+      options: { issuer: ISSUER, org: ORG },
+      run: async (v) => {
+        const { deleteScimConnection } = await import("./scim.js");
+        await withDb((db) => deleteScimConnection(db, parseOrg(str(v.org)), str(v.issuer)!));
+        out(`${str(v.issuer)}: deleted`);
+        return 0;
+      },
+    },
+  ];
+}

@@ -11,6 +11,7 @@ import * as journalBlocks from "./migrations/2026-12-02T11-00-00_journal-object-
 import * as tokenMakers from "./migrations/2026-12-02T12-00-00_auth-token-makers.js";
 import * as journalBlocks64 from "./migrations/2026-12-02T13-00-00_journal-object-blocks-64.js";
 import * as webhookPauses from "./migrations/2026-12-02T13-30-00_webhook-pauses.js";
+import * as scimConnections from "./migrations/2026-12-02T14-00-00_scim-connections.js";
 import type { Database } from "./types.js";
 
 // Listed here rather than read from disk so the build needs no file-system lookups at start.
@@ -28,6 +29,7 @@ const migrations: Record<string, Migration> = {
   "2026-12-02T13-00-00_journal-object-blocks-64": journalBlocks64,
   "2026-12-02T13-30-00_webhook-pauses": webhookPauses,
   "2026-12-02T10-00-00_pending-deliveries-index": pendingDeliveriesIndex,
+  "2026-12-02T14-00-00_scim-connections": scimConnections,
 };
 
 /** Every migration's name, oldest first. */

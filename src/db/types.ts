@@ -12,6 +12,8 @@ export interface OrgsTable {
   next_user_number: ColumnType<number, number | undefined, number>;
   /** The number the org's next webhook gets. */
   next_webhook_number: ColumnType<number, number | undefined, number>;
+  /** The number the org's next SCIM connection gets. */
+  next_scim_connection_number: ColumnType<number, number | undefined, number>;
 }
 
 export interface DevUsersTable {
@@ -180,6 +182,36 @@ export interface WebhookDeliveriesTable {
   delivered_date: string | null;
 }
 
+/** An identity provider's SCIM 2.0 connection to an org (src/scim, services/scim-connections.ts). */
+export interface ScimConnectionsTable {
+  id: Generated<number>;
+  org_id: number;
+  /** The `<n>` of its DON, `…:scim_connection/<n>`: per org, never reused. */
+  number: ColumnType<number, number, never>;
+  /** The issuer of the identities its users are linked by (externalId). */
+  issuer: string;
+  /** What users it creates are: 'admin' or 'member'. */
+  default_role: string;
+  /** 0 or 1. */
+  enabled: number;
+  /** SHA-256 (hex) of the bearer token; null once revoked. */
+  token_hash: string | null;
+  token_issued_date: string | null;
+  created_by_id: number | null;
+  modified_by_id: number | null;
+  created_date: string;
+  modified_date: string;
+}
+
+/** Per connection and user: the SCIM attributes the directory has no field for, as sent. */
+export interface ScimUserAttributesTable {
+  connection_id: number;
+  dev_user_id: number;
+  org_id: number;
+  /** JSON text: an object. */
+  attributes: string;
+}
+
 export interface Database {
   orgs: OrgsTable;
   dev_users: DevUsersTable;
@@ -192,6 +224,8 @@ export interface Database {
   auth_tokens: AuthTokensTable;
   delivery_cursors: DeliveryCursorsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  scim_connections: ScimConnectionsTable;
+  scim_user_attributes: ScimUserAttributesTable;
 }
 
 export type OrgRow = Selectable<OrgsTable>;
@@ -207,6 +241,8 @@ export type AuthTokenRow = Selectable<AuthTokensTable>;
 export type NewAuthToken = Insertable<AuthTokensTable>;
 export type WebhookPatch = Updateable<WebhooksTable>;
 export type DeliveryRow = Selectable<WebhookDeliveriesTable>;
+export type ScimConnectionRow = Selectable<ScimConnectionsTable>;
+export type ScimConnectionPatch = Updateable<ScimConnectionsTable>;
 export type NewJournalEntry = Omit<Insertable<JournalTable>, "seq">;
 
 /** Job history as stored: enum fields as their ids. */

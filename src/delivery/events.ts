@@ -1,7 +1,8 @@
 // What a journal entry means to a webhook: DevRev's event types and their bodies. A merge is two
-// updates (the secondary is deactivated, not deleted, so there is no dev_user_deleted); token
-// issues, loads and resets have no DevRev event. An event about a webhook carries its `secret`
-// field empty: the spec requires the field, and no receiver may learn another webhook's secret.
+// updates (the secondary is deactivated, not deleted); only a SCIM DELETE is a dev_user_deleted.
+// Token issues, loads, resets and SCIM connection changes have no DevRev event. An event about a
+// webhook carries its `secret` field empty: the spec requires the field, and no receiver may learn
+// another webhook's secret.
 import type { JournalRow } from "../db/types.js";
 import type { DecodedEntry } from "../services/journal-codec.js";
 import type { EventType } from "../services/webhook-events.js";
@@ -17,6 +18,9 @@ export interface EventSpec {
 /** The event types an operation's entries make, without reading the entry. */
 export function eventTypesOf(operation: string): EventType[] {
   if (operation === "dev_users.create") return ["dev_user_created"];
+  // A SCIM create of a user deleted before brings it back: an update, not a creation.
+  if (operation === "dev_users.scim.create") return ["dev_user_created", "dev_user_updated"];
+  if (operation === "dev_users.scim.delete") return ["dev_user_deleted"];
   if (operation.startsWith("dev_users.")) return ["dev_user_updated"];
   if (operation === "webhooks.create") return ["webhook_created"];
   if (operation === "webhooks.update" || operation === "webhooks.verify") return ["webhook_updated"];
@@ -34,6 +38,13 @@ export function eventsOf(org: string, row: JournalRow, entry: DecodedEntry): Eve
   switch (row.operation) {
     case "dev_users.create":
       return [{ type: "dev_user_created", orderingKey: userKey, payload: { dev_user: after } }];
+    case "dev_users.scim.create":
+      return before === undefined
+        ? [{ type: "dev_user_created", orderingKey: userKey, payload: { dev_user: after } }]
+        : [{ type: "dev_user_updated", orderingKey: userKey, payload: { dev_user: after, old_dev_user: before } }];
+    case "dev_users.scim.delete":
+      // The row stays, its state `deleted`: for the API (and its webhooks) the user is gone.
+      return [{ type: "dev_user_deleted", orderingKey: userKey, payload: { id: after.id, old_dev_user: before } }];
     case "dev_users.update":
     case "dev_users.self.update":
     case "dev_users.activate":
@@ -41,6 +52,7 @@ export function eventsOf(org: string, row: JournalRow, entry: DecodedEntry): Eve
     case "dev_users.identities.link":
     case "dev_users.identities.unlink":
     case "dev_users.role.set":
+    case "dev_users.scim.update":
       return [{ type: "dev_user_updated", orderingKey: userKey, payload: { dev_user: after, old_dev_user: before } }];
     case "dev_users.merge":
       return [

@@ -87,12 +87,15 @@ export function validationToApiError(e: AjvError): ApiError {
 }
 
 /** Fastify's own 4xx errors, told in DevRev's words. */
-function frameworkError(err: FastifyError): ApiError | undefined {
+function frameworkError(err: FastifyError, url = ""): ApiError | undefined {
   switch (err.code) {
     case "FST_ERR_CTP_BODY_TOO_LARGE":
       return new ApiError("bad_request", "the request body is larger than 1 MiB");
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-      return new ApiError("bad_request", "the request body must be application/json");
+      return new ApiError(
+        "bad_request",
+        isScimUrl(url) ? "the request body must be application/scim+json" : "the request body must be application/json",
+      );
     case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
       return new ApiError("bad_request", "the Content-Length header does not match the body");
     default:
@@ -104,10 +107,26 @@ function frameworkError(err: FastifyError): ApiError | undefined {
   }
 }
 
-/** Writes an error answer through Fastify: DevRev's body, its status, and Retry-After on a 429. */
+/** SCIM's base path: everything under it speaks SCIM (src/scim), errors included. */
+export const SCIM_PREFIX = "/scim/v2";
+
+/** Whether a request target is under SCIM's base path (its query string aside). */
+export function isScimUrl(url: string): boolean {
+  if (!url.startsWith(SCIM_PREFIX)) return false;
+  const next = url.charAt(SCIM_PREFIX.length);
+  return next === "" || next === "/" || next === "?";
+}
+
+/**
+ * Writes an error answer through Fastify: DevRev's body, or under /scim/v2 SCIM's error schema
+ * (RFC 7644, section 3.12) as application/scim+json; its status, and Retry-After on a 429.
+ */
 export function sendError(reply: FastifyReply, api: ApiError): FastifyReply {
   if (api.type === "too_many_requests" && api.fields.retry_after !== undefined) {
     reply.header("retry-after", String(api.fields.retry_after));
+  }
+  if (isScimUrl(reply.request.url)) {
+    return reply.code(api.status).type("application/scim+json; charset=utf-8").send(api.toScimBody());
   }
   return reply.code(api.status).type("application/json; charset=utf-8").send(api.toBody());
 }
@@ -225,8 +244,8 @@ export function answerClientError(this: FastifyInstance, err: Error & { code?: s
  * Fastify's `frameworkErrors`: a URL whose percent-encoding does not decode (FST_ERR_BAD_URL),
  * before routing. Closes the connection like the parser's refusals.
  */
-export function answerFrameworkError(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
-  const api = frameworkError(err) ?? new ApiError("bad_request", "the request cannot be served");
+export function answerFrameworkError(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  const api = frameworkError(err, req.url) ?? new ApiError("bad_request", "the request cannot be served");
   reply.header("connection", "close");
   sendError(reply, api);
 }
@@ -240,7 +259,7 @@ export function registerErrorHandling(app: FastifyInstance, onUnavailable: () =>
       onUnavailable();
       req.log.warn({ err }, "database unavailable");
       api = new ApiError("service_unavailable", "the database is unavailable; retry shortly");
-    } else api = frameworkError(err);
+    } else api = frameworkError(err, req.url);
 
     if (!api) {
       const reference_id = randomUUID();

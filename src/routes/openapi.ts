@@ -53,7 +53,8 @@ export function collectRoutes(app: FastifyInstance): Collected[] {
   const routes: Collected[] = [];
   app.addHook("onRoute", (route: RouteOptions) => {
     const schema = route.schema as Record<string, unknown> | undefined;
-    if (!schema?.operationId) return;
+    // SCIM describes itself, in its own terms (/scim/v2/Schemas and the rest, RFC 7644 section 4).
+    if (!schema?.operationId || route.url.startsWith("/scim/")) return;
     for (const method of [route.method].flat()) {
       if (method === "HEAD") continue;
       routes.push({ method: method.toLowerCase(), url: route.url, schema });

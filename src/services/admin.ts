@@ -14,10 +14,10 @@ import { ensureOrg, lockOrg } from "../db/repositories/orgs.js";
 import type { Database, DevUserRow } from "../db/types.js";
 import type { Caller, Deps } from "./context.js";
 import { hydrateOne } from "./hydrate.js";
-import { type Actor, type Journal, journalled, type Operation } from "./journal.js";
+import { type Journal, journalled, type Operation } from "./journal.js";
 import type { KeyRing } from "./keys.js";
 import { requestedScopes } from "./scopes.js";
-import { endActAsTokensOf, recordToken } from "./token-records.js";
+import { endActAsTokensOf, recordToken, type TokenMaker } from "./token-records.js";
 
 export class AdminError extends Error {}
 
@@ -45,7 +45,7 @@ export async function issueToken(
   deps: Deps,
   keys: KeyRing,
   input: IssueTokenInput,
-  actor: Actor = { type: "cli" },
+  actor: TokenMaker = { type: "cli" },
 ): Promise<string> {
   const token = await issue(deps, keys, { ...input, onlyInEmptyOrg: false }, actor);
   if (token === undefined) throw new Error("no token was minted");
@@ -65,7 +65,12 @@ export function bootstrapToken(
 }
 
 /** The user is made or changed, and the token minted and journalled, in one transaction. */
-async function issue(deps: Deps, keys: KeyRing, input: IssueTokenInput, actor: Actor): Promise<string | undefined> {
+async function issue(
+  deps: Deps,
+  keys: KeyRing,
+  input: IssueTokenInput,
+  actor: TokenMaker,
+): Promise<string | undefined> {
   // The key is read before the transaction: on SQLite the transaction holds the one writer
   // connection, which the key ring's own read would wait for.
   const signing = await keys.signingKey();

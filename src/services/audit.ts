@@ -11,6 +11,7 @@ import { decodeCursor, encodeCursor } from "./cursor.js";
 import { OPERATIONS, type Operation } from "./journal.js";
 import { type DecodedEntry, decodeEntries } from "./journal-codec.js";
 import { requireAdmin } from "./policy.js";
+import { parseScimConnectionId, SCIM_CONNECTION_DON_RE, scimConnectionDon } from "./scim-connections.js";
 import { webhookDon } from "./webhooks.js";
 
 export const AUDIT_ACTOR_KINDS = ["cli", "system"] as const;
@@ -21,7 +22,7 @@ export const CATEGORIES = [...new Set(OPERATION_NAMES.map((op) => op.split(".")[
 export interface AuditListInput {
   /** A dev user's DON or display id: entries about it, including merges it was the secondary of. */
   object?: string;
-  /** A dev user's DON or display id, or `cli` or `system`. */
+  /** A dev user's DON or display id, a SCIM connection's DON, or `cli` or `system`. */
   actor?: string;
   operation?: string[];
   /** DevRev's operation types (create, update, delete, ...), as audit-logs.fetch takes them. */
@@ -66,10 +67,16 @@ const userRef = (org: string, number: number) => ({
   display_id: `DEVU-${number}`,
 });
 
+const connectionRef = (org: string, number: number) => ({
+  type: "scim_connection",
+  id: scimConnectionDon(org, number),
+});
+
 function objectRef(org: string, row: JournalRow): WireAuditEntry["object"] {
   const n = Number(row.object_id);
   if (row.object_type === "dev_user" && row.object_id !== null) return userRef(org, n);
   if (row.object_type === "webhook" && row.object_id !== null) return { type: "webhook", id: webhookDon(org, n) };
+  if (row.object_type === "scim_connection" && row.object_id !== null) return connectionRef(org, n);
   return { type: row.object_type, id: `don:identity:dvrv-us-1:devo/${org}` };
 }
 
@@ -84,6 +91,13 @@ export async function toWireAuditEntries(
   return rows.map((r, i) => toWireAuditEntry(org, r, decoded[i]!));
 }
 
+function actorRef(org: string, row: JournalRow): WireAuditEntry["actor"] {
+  if (row.actor_id === null) return { type: row.actor_type };
+  if (row.actor_type === "dev_user") return userRef(org, Number(row.actor_id));
+  if (row.actor_type === "scim_connection") return connectionRef(org, Number(row.actor_id));
+  return { type: row.actor_type };
+}
+
 function toWireAuditEntry(org: string, row: JournalRow, decoded: DecodedEntry): WireAuditEntry {
   const seq = Number(row.seq);
   const entry: WireAuditEntry = {
@@ -92,10 +106,7 @@ function toWireAuditEntry(org: string, row: JournalRow, decoded: DecodedEntry): 
     timestamp: row.created_date,
     operation: row.operation,
     operation_type: OPERATIONS[row.operation as Operation] ?? "other",
-    actor:
-      row.actor_type === "dev_user" && row.actor_id !== null
-        ? userRef(org, Number(row.actor_id))
-        : { type: row.actor_type },
+    actor: actorRef(org, row),
     object: objectRef(org, row),
   };
   if (row.related_id !== null) entry.related_object = userRef(org, Number(row.related_id));
@@ -140,6 +151,8 @@ function operationsFor(input: AuditListInput): string[] | undefined {
 function actorFor(caller: Caller, raw: string | undefined): JournalQuery["actor"] {
   if (raw === undefined) return undefined;
   if ((AUDIT_ACTOR_KINDS as readonly string[]).includes(raw)) return { type: raw, id: null };
+  if (SCIM_CONNECTION_DON_RE.test(raw))
+    return { type: "scim_connection", id: parseScimConnectionId(raw, "actor", caller.org) };
   return { type: "dev_user", id: parseDevUserId(raw, "actor", caller.org) };
 }
 

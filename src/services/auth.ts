@@ -24,6 +24,9 @@ export interface TokenClaims {
   iat: number;
 }
 
+/** How a SCIM connection's token starts (services/scim-connections.ts): it is no JWT. */
+export const SCIM_TOKEN_PREFIX = "devusers_scim_";
+
 /** Who makes the tokens, and for whom: every token this service mints names both, and must. */
 export const TOKEN_ISSUER = "devusers";
 export const TOKEN_AUDIENCE = "devusers";
@@ -155,6 +158,9 @@ export class Authenticator {
   async verifyHeader(header: string | undefined): Promise<{ token: string; claims: TokenClaims }> {
     const token = tokenFromHeader(header);
     assertThat(token, () => unauthenticated("an Authorization header with a token is required"));
+    assertThat(!token.startsWith(SCIM_TOKEN_PREFIX), () =>
+      unauthenticated("a SCIM connection's token works only under /scim/v2"),
+    );
     return { token, claims: await this.verify(token) };
   }
 

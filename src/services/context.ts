@@ -20,6 +20,22 @@ export interface Caller {
   token?: CallerToken;
 }
 
+/**
+ * An identity provider calling under /scim/v2 with its connection's token: it acts in the
+ * connection's org only, and its writes are journalled with the connection as the actor.
+ */
+export interface ScimCaller {
+  connectionId: number;
+  /** The connection's number in its org (the `<n>` of its DON). */
+  number: number;
+  orgId: number;
+  org: string;
+  /** What its users' linked identities carry as their issuer (externalId is the id). */
+  issuer: string;
+  defaultRole: "admin" | "member";
+  requestId?: string;
+}
+
 /** The calling token, as its claims and its row say. */
 export interface CallerToken {
   jti: string;

@@ -9,8 +9,15 @@ import type { Database } from "../db/types.js";
 import type { Caller, Deps } from "./context.js";
 import { packForJournal } from "./journal-codec.js";
 
-/** Who made a change: a dev user through the API, the CLI, or the service itself (bootstrap, harness). */
-export type Actor = { type: "dev_user"; number: number } | { type: "cli" } | { type: "system" };
+/**
+ * Who made a change: a dev user through the API, an identity provider through its SCIM connection
+ * (by the connection's number in the org), the CLI, or the service itself (bootstrap, harness).
+ */
+export type Actor =
+  | { type: "dev_user"; number: number }
+  | { type: "scim_connection"; number: number }
+  | { type: "cli" }
+  | { type: "system" };
 
 /**
  * Every operation the journal records, with DevRev's audit-log operation type for it (the
@@ -36,14 +43,24 @@ export const OPERATIONS = {
   "webhooks.delete": "delete",
   "webhooks.verify": "update",
   "webhooks.redeliver": "other",
+  // Provisioning by an identity provider (src/scim): the actor is its connection.
+  "dev_users.scim.create": "create",
+  "dev_users.scim.update": "update",
+  "dev_users.scim.delete": "delete",
+  "scim_connections.create": "create",
+  "scim_connections.update": "update",
+  "scim_connections.delete": "delete",
 } as const;
 
 export type Operation = keyof typeof OPERATIONS;
-export type ObjectType = "dev_user" | "org" | "webhook";
+export type ObjectType = "dev_user" | "org" | "webhook" | "scim_connection";
 
 export interface Change {
   operation: Operation;
-  /** A dev user or webhook by its number in the org (the `<n>` of its id), or an org by its row id. */
+  /**
+   * A dev user, webhook or SCIM connection by its number in the org (the `<n>` of its id), or an
+   * org by its row id.
+   */
   object: { type: ObjectType; id: number | null };
   /** The org the change is in, when it is not the caller's (the CLI finds it in the transaction). */
   orgId?: number;
@@ -112,7 +129,7 @@ export function journalled<T>(
           org_id: orgId,
           created_date: deps.now(),
           actor_type: context.actor.type,
-          actor_id: context.actor.type === "dev_user" ? context.actor.number : null,
+          actor_id: "number" in context.actor ? context.actor.number : null,
           operation: c.operation,
           object_type: c.object.type,
           object_id: c.object.id,

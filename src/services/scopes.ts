@@ -11,12 +11,13 @@ export const SCOPES = {
   "webhooks:manage": "webhooks.* and their delivery log (admins)",
   "audit:read": "audit-logs.list and .fetch (admins)",
   "tokens:manage": "auth-tokens.create, .list, .get, .update, .delete of another token, .self.delete",
+  "scim:manage": "scim-connections.* (admins)",
 } as const;
 
 export type Scope = keyof typeof SCOPES;
 export const SCOPE_NAMES = Object.keys(SCOPES) as Scope[];
 /** Scopes only an admin's token may carry: every operation they open is admin-only. */
-const ADMIN_SCOPES: ReadonlySet<Scope> = new Set(["webhooks:manage", "audit:read"]);
+const ADMIN_SCOPES: ReadonlySet<Scope> = new Set(["webhooks:manage", "audit:read", "scim:manage"]);
 
 const isScope = (s: string): s is Scope => Object.hasOwn(SCOPES, s);
 
@@ -82,11 +83,14 @@ export function requireScope(scopes: ReadonlySet<Scope> | undefined, scope: Scop
 }
 
 /**
- * The scope each authenticated operation needs: a scope, "full" for an operation no scoped token
- * may call, or null where the service decides (auth-tokens.*: whether a scope is needed depends on
- * which token the call names). An operation missing here cannot be registered (app.ts).
+ * What an operation needs: a scope; "full" for one no scoped token may call; null where the service
+ * decides (auth-tokens.*: whether a scope is needed depends on which token the call names); or
+ * "scim" for SCIM's own (/scim/v2), which take a SCIM connection's token and no API token at all.
  */
-export const OPERATION_SCOPES: Record<string, Scope | "full" | null> = {
+export type OperationScope = Scope | "full" | "scim" | null;
+
+/** The scope each authenticated operation needs. An operation missing here cannot be registered (app.ts). */
+export const OPERATION_SCOPES: Record<string, OperationScope> = {
   "dev-users-get": "directory:read",
   "dev-users-get-post": "directory:read",
   "dev-users-list": "directory:read",
@@ -125,10 +129,21 @@ export const OPERATION_SCOPES: Record<string, Scope | "full" | null> = {
   "auth-tokens-delete": null,
   "auth-tokens-self-delete": null,
   "devusers-reset": "full",
+  "scim-connections-create": "scim:manage",
+  "scim-connections-get": "scim:manage",
+  "scim-connections-get-post": "scim:manage",
+  "scim-connections-list": "scim:manage",
+  "scim-connections-list-post": "scim:manage",
+  "scim-connections-update": "scim:manage",
+  "scim-connections-delete": "scim:manage",
+  // SCIM (/scim/v2): one route for the whole prefix (src/scim/routes.ts).
+  scim: "scim",
 };
 
 /** Refuses a call to `operation` that the token's scopes do not open. */
-export function requireOperationScope(scopes: ReadonlySet<Scope> | undefined, need: Scope | "full" | null): void {
+export function requireOperationScope(scopes: ReadonlySet<Scope> | undefined, need: OperationScope): void {
+  // A SCIM route never authenticates an API token (app.ts); refused here too, whatever the token.
+  if (need === "scim") throw forbidden("API tokens do not work under /scim/v2");
   if (!scopes || need === null) return;
   if (need === "full") throw forbidden("this operation needs a token without scopes (the user's full rights)");
   requireScope(scopes, need);

@@ -41,6 +41,9 @@ export const DEVREV_TOKEN_TYPES: readonly string[] = [
   "urn:ietf:params:oauth:token-type:jwt",
 ];
 
+/** Who may mint tokens: SCIM connections mint none. */
+export type TokenMaker = Exclude<Actor, { type: "scim_connection" }>;
+
 export interface NewToken {
   orgId: number;
   org: string;
@@ -50,7 +53,7 @@ export interface NewToken {
   scopes: string | null;
   hint?: string;
   ttlSeconds: number;
-  createdBy: Actor;
+  createdBy: TokenMaker;
   /** The maker's token generation, for a dev user maker. */
   makerGeneration?: number;
 }

@@ -158,14 +158,19 @@ export async function updateDevUser(db: Kysely<Database>, id: number, patch: Dev
 }
 
 /**
- * Deactivates a user and moves its token generation on, so every token minted before stays
- * refused even if the user is activated again. The increment happens in SQL: two concurrent
- * deactivations cannot both write the same next generation.
+ * Deactivates a user (or, for SCIM's DELETE, marks it deleted) and moves its token generation on,
+ * so every token minted before stays refused even if the user is activated again. The increment
+ * happens in SQL: two concurrent deactivations cannot both write the same next generation.
  */
-export async function deactivateDevUserRow(db: Kysely<Database>, id: number, mark: DevUserPatch): Promise<void> {
+export async function deactivateDevUserRow(
+  db: Kysely<Database>,
+  id: number,
+  mark: DevUserPatch,
+  state: "deactivated" | "deleted" = "deactivated",
+): Promise<void> {
   await db
     .updateTable("dev_users")
-    .set((eb) => ({ ...mark, state: "deactivated", token_generation: eb("token_generation", "+", 1) }))
+    .set((eb) => ({ ...mark, state, token_generation: eb("token_generation", "+", 1) }))
     .where("id", "=", id)
     .execute();
 }
