@@ -162,6 +162,11 @@ for (const { dialect, skip } of await testDialects()) {
     });
 
     it("probes each webhook with one delivery per pause, and holds memory flat meanwhile", async (t) => {
+      // A webhook whose receiver has not failed yet gets a whole round (up to 128) before its
+      // first pause: on a slow fan-out, some have not been tried yet when this test starts.
+      const unfailed = (
+        await s.running.db.kysely.selectFrom("webhooks").select("id").where("consecutive_failures", "=", 0).execute()
+      ).length;
       const before = await tally(s);
       // At least CHURN_MS, and on until every webhook was probed (a loaded machine is slower).
       const started = Date.now();
@@ -183,7 +188,8 @@ for (const { dialect, skip } of await testDialects()) {
       assert.ok(attempts >= WEBHOOKS, `every webhook is still probed (${attempts} attempts)`);
       // A pause is at least 1 s: at most one attempt per webhook and second, and one in flight.
       // Without pauses the worker tried every due delivery, 370 to 1,400 a second here.
-      assert.ok(attempts <= WEBHOOKS * (Math.ceil(seconds) + 1), `${attempts} attempts in ${seconds} s`);
+      const bound = WEBHOOKS * (Math.ceil(seconds) + 1) + unfailed * 128;
+      assert.ok(attempts <= bound, `${attempts} attempts in ${seconds} s (${unfailed} webhooks not failed yet)`);
       assert.equal(after.pending, BACKLOG, "the backlog still stands");
     });
 
