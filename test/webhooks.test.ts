@@ -246,6 +246,12 @@ for (const { dialect, skip } of await testDialects()) {
         rx.received.filter((r) => r.json.webhook_id === w.id && r.json.type === "dev_user_created").length;
       await rx.waitFor(() => count() === 1, "the event");
       const event = rx.received.find((r) => r.json.webhook_id === w.id && r.json.type === "dev_user_created")!.json;
+      // The receiver has it before the worker's settling commits; a redelivery takes settled ones.
+      for (let i = 0; i < 100; i++) {
+        const log = await s.http("GET", `/webhooks.deliveries.list?webhook=${encodeURIComponent(w.id)}`);
+        if (log.body.deliveries.some((d: any) => d.event_id === event.id && d.state === "delivered")) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
       const res = await s.http("POST", "/webhooks.deliveries.redeliver", {
         body: { webhook: w.id, event_id: event.id },
       });
