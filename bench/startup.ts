@@ -68,16 +68,17 @@ async function bundleCachedFastifyFloor(dir: string): Promise<string> {
   });
   await build({
     entryPoints: [join(ROOT, "src", "bundle", "load.ts")],
-    outfile: join(dir, "load.mjs"),
+    outfile: join(dir, "load.cjs"),
     bundle: true,
-    format: "esm",
+    format: "cjs",
     platform: "node",
     target: "node20",
-    define: { DEVUSERS_BUNDLE: JSON.stringify(name) },
+    inject: [join(ROOT, "src", "bundle", "module-url.ts")],
+    define: { DEVUSERS_BUNDLE: JSON.stringify(name), "import.meta.url": "moduleUrl" },
     logLevel: "warning",
   });
-  const entry = join(dir, "fastify-floor-cached.mjs");
-  writeFileSync(entry, 'import "./load.mjs";\n');
+  const entry = join(dir, "fastify-floor-cached.cjs");
+  writeFileSync(entry, 'require("./load.cjs");\n');
   // The first run writes the cache SAVE_AFTER_MS after it started: kept running until it has.
   await firstOk([entry], async () => {
     const deadline = performance.now() + 10_000;

@@ -1,11 +1,11 @@
 // Run by scripts/bundle.mjs in a fresh process: starts `devusers serve` from the new bundle on an
 // empty temporary database, as a user would, answers its first requests, and saves V8's code
-// cache of what that compiled (dist/code-cache/, read by dist/load.js at every start).
+// cache of what that compiled (dist/code-cache/, read by dist/load.cjs at every start).
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 
 const port = await new Promise((resolve, reject) => {
   const srv = createServer().once("error", reject);
@@ -28,7 +28,7 @@ Object.assign(process.env, {
 delete process.env.REDIS_URL;
 delete process.env.DEVUSERS_CODE_CACHE;
 
-const { bundle, saveCodeCache } = await import(pathToFileURL("dist/load.js").href);
+const { bundle, saveCodeCache } = createRequire(import.meta.url)("../dist/load.cjs");
 const code = await bundle.main(["serve"]);
 if (code !== 0) throw new Error(`devusers serve returned ${code}`);
 const token = readFileSync(join(dir, "token"), "utf8").trim();

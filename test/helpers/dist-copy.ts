@@ -25,11 +25,11 @@ export function copyOfDist(under: string, keepCache = false): string {
 }
 
 /**
- * Runs `body` (an ES module's source, with `load` the copy's dist/load.js) in a new Node process,
+ * Runs `body` (an ES module's source, with `load` the copy's dist/load.cjs) in a new Node process,
  * and returns the JSON it prints last.
  */
 export function inCopy<T>(dir: string, body: string, env: Record<string, string> = {}): Promise<T> {
-  const script = `const load = await import(${JSON.stringify(join(dir, "dist", "load.js"))});\n${body}`;
+  const script = `const { default: load } = await import(${JSON.stringify(join(dir, "dist", "load.cjs"))});\n${body}`;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
       env: { PATH: process.env.PATH, ...env },

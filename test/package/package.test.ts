@@ -54,10 +54,10 @@ describe("the npm package", { timeout: 15 * MINUTES }, () => {
   it("ships the build, its type declarations and the bin, and no tests, benchmarks or sources", () => {
     for (const path of [
       "bin/devusers.js",
+      "bin/package.json",
       "dist/index.js",
       "dist/testing.js",
-      "dist/cli.js",
-      "dist/load.js",
+      "dist/load.cjs",
       "dist/checkpoint-worker.js",
       "dist/types/index.d.ts",
       "dist/types/testing/index.d.ts",
@@ -86,7 +86,7 @@ describe("the npm package", { timeout: 15 * MINUTES }, () => {
       `import { startDevusers } from "devusers";
 import { startDevusers as fromTesting } from "devusers/testing";
 import { client } from "@devrev/typescript-sdk";
-import * as load from "./node_modules/devusers/dist/load.js";
+import load from "./node_modules/devusers/dist/load.cjs";
 const devusers = await startDevusers();
 const sdk = client.setup({ endpoint: devusers.url, token: devusers.adminToken });
 const self = await sdk.devUsersSelf();
