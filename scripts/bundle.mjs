@@ -14,6 +14,7 @@ import { build } from "esbuild";
 const common = { bundle: true, platform: "node", target: "node20", logLevel: "warning" };
 
 const require = createRequire(import.meta.url);
+const betterSqlite3 = require("better-sqlite3/package.json").version;
 
 rmSync("dist", { recursive: true, force: true });
 mkdirSync("dist");
@@ -24,12 +25,13 @@ const { outputFiles } = await build({
   outfile: "dist/devusers.cjs",
   write: false,
   format: "cjs",
-  // The native module, and what is loaded only on demand, stay where npm put them.
-  external: ["better-sqlite3", "pg", "ioredis", "yaml"],
+  // What is loaded only on demand stays where npm put it. better-sqlite3's JavaScript is inside,
+  // used only beside the very version npm installed (src/db/sqlite-driver.ts).
+  external: ["pg", "ioredis", "yaml"],
   // Lazy imports inside the bundle become lazy evaluation of its parts; those of yaml a require().
   supported: { "dynamic-import": false },
   inject: ["src/bundle/module-url.ts"],
-  define: { "import.meta.url": "moduleUrl" },
+  define: { "import.meta.url": "moduleUrl", DEVUSERS_BUNDLED_BETTER_SQLITE3: JSON.stringify(betterSqlite3) },
   // Half the bytes to read; names are kept for Fastify's plugin names and readable stack traces.
   minify: true,
   keepNames: true,

@@ -6,3 +6,6 @@ export { main } from "../cli/index.js";
 
 export const api = () => import("../index.js");
 export const testing = () => import("../testing/index.js");
+
+/** Which better-sqlite3 the bundle opens databases with: for this project's tests of the bundle. */
+export { openSqliteFile, sqliteDriver } from "../db/sqlite-driver.js";
