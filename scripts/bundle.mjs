@@ -10,29 +10,9 @@ import { createHash } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { build } from "esbuild";
+import { lazyRequires } from "./lazy-requires.mjs";
 
 const common = { bundle: true, platform: "node", target: "node20", logLevel: "warning" };
-
-// Fastify's server.js requires node:https and node:http2 at load, for the servers it makes only
-// when told to (this service never is): with TLS, about 5 ms of every start. Inside Fastify they
-// load on first use instead; anywhere else they are imported as usual.
-const lazyTlsServers = {
-  name: "lazy-tls-servers",
-  setup(b) {
-    b.onResolve({ filter: /^node:(https|http2)$/ }, (args) =>
-      /fastify[\\/]lib[\\/]server\.js$/.test(args.importer)
-        ? { path: args.path, namespace: "lazy-builtin" }
-        : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, (args) => ({
-      contents: `let m;
-const load = () => (m ??= require(${JSON.stringify(args.path)}));
-module.exports = new Proxy({}, { get: (_, key) => load()[key], has: (_, key) => key in load() });
-`,
-      loader: "js",
-    }));
-  },
-};
 
 const require = createRequire(import.meta.url);
 const betterSqlite3 = require("better-sqlite3/package.json").version;
@@ -43,7 +23,7 @@ mkdirSync("dist");
 const { outputFiles } = await build({
   ...common,
   entryPoints: ["src/bundle/entry.ts"],
-  plugins: [lazyTlsServers],
+  plugins: [lazyRequires],
   outfile: "dist/devusers.cjs",
   write: false,
   format: "cjs",
