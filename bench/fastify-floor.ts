@@ -1,6 +1,6 @@
-// The smallest Fastify service, bundled the way the package is (scripts/bundle.mjs): one route with
-// a response schema, pino at warn. bench/startup.ts spawns it to its first 200, the floor that
-// any Fastify service starts from on this machine.
+// The smallest Fastify service: one route with a response schema, pino at warn. bench/startup.ts
+// bundles it as the package was and as it is (scripts/bundle.mjs), and spawns it to its first
+// 200: the floor that any Fastify service starts from on this machine.
 import Fastify from "fastify";
 
 const app = Fastify({ logger: { level: "warn" } });
@@ -9,4 +9,5 @@ app.get(
   { schema: { response: { 200: { type: "object", properties: { ok: { type: "boolean" } } } } } },
   async () => ({ ok: true }),
 );
-await app.listen({ port: Number(process.env.PORT), host: "127.0.0.1" });
+// Not awaited at the top level, which a CommonJS bundle cannot do.
+void app.listen({ port: Number(process.env.PORT), host: "127.0.0.1" });

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-import { main } from "../dist/cli.js";
+// CommonJS (bin/package.json says so): a start that needs no ES module spares Node's ES module
+// loader, about 10 ms of every command (docs/performance.md, "Start-up").
+const { main } = require("../dist/load.cjs").bundle;
 
 main(process.argv.slice(2)).then(
   (code) => {

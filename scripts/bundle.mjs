@@ -1,31 +1,95 @@
-// Builds what the package ships: our modules and the libraries they import at start (Kysely,
-// Fastify with Ajv and pino, jose) bundled into a few ES modules in dist/, and the type
-// declarations beside them (dist/types). Resolving and loading the libraries' hundreds of small
-// files was most of every start: bundling Kysely took spawn-to-first-200 from 797 to 548 ms, and
-// the rest from 580 to 378 ms (docs/performance.md).
-import { rmSync } from "node:fs";
+// Builds what the package ships (dist/): every module of ours and every library the service runs
+// on (Kysely, Fastify with Ajv and pino, jose) in one minified CommonJS bundle, compiled at each
+// start through V8's code cache by dist/load.cjs (src/bundle/load.ts), which the bin requires; the
+// ES modules the package exports (index.js, testing.js), each a few lines over it; the checkpoint
+// worker; and the type declarations (dist/types, by tsc). Why one cached CommonJS bundle and not
+// ES modules: docs/design.md, "The package is bundled", and docs/performance.md, "Start-up".
+
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { build } from "esbuild";
+import { lazyRequires } from "./lazy-requires.mjs";
+
+const common = { bundle: true, platform: "node", target: "node20", logLevel: "warning" };
+
+const require = createRequire(import.meta.url);
+const betterSqlite3 = require("better-sqlite3/package.json").version;
 
 rmSync("dist", { recursive: true, force: true });
-await build({
-  entryPoints: {
-    index: "src/index.ts",
-    testing: "src/testing/index.ts",
-    cli: "src/cli/index.ts",
-    // Started by path (new URL("./checkpoint-worker.js", import.meta.url)), so it must sit beside
-    // the chunk that starts it: every output goes to dist/ itself.
-    "checkpoint-worker": "src/db/checkpoint-worker.ts",
-  },
-  outdir: "dist",
-  chunkNames: "[name]-[hash]",
-  bundle: true,
-  splitting: true,
-  format: "esm",
-  platform: "node",
-  target: "node20",
-  // The native module, and what is loaded only on demand, stay where npm put them.
-  external: ["better-sqlite3", "pg", "ioredis", "yaml"],
-  // The CommonJS libraries inside call require(), which an ES module does not have.
-  banner: { js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);' },
-  logLevel: "warning",
+mkdirSync("dist");
+
+const { outputFiles } = await build({
+  ...common,
+  entryPoints: ["src/bundle/entry.ts"],
+  plugins: [lazyRequires],
+  outfile: "dist/devusers.cjs",
+  write: false,
+  format: "cjs",
+  // What is loaded only on demand stays where npm put it. better-sqlite3's JavaScript is inside,
+  // used only beside the very version npm installed (src/db/sqlite-driver.ts).
+  external: ["pg", "ioredis", "yaml"],
+  // Lazy imports inside the bundle become lazy evaluation of its parts; those of yaml a require().
+  supported: { "dynamic-import": false },
+  inject: ["src/bundle/module-url.ts"],
+  define: { "import.meta.url": "moduleUrl", DEVUSERS_BUNDLED_BETTER_SQLITE3: JSON.stringify(betterSqlite3) },
+  // 40% fewer bytes to read than unminified. Names are not minified: keeping them with esbuild's keepNames
+  // (about 2,000 Object.defineProperty calls at load) cost more than the shorter names saved,
+  // and the names are what logs (an error's type) and stack traces show.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  // The libraries' licence notices go beside the bundle, which stays ASCII (see the check below).
+  legalComments: "external",
 });
+const code = outputFiles.find((f) => f.path.endsWith(".cjs"));
+const legal = outputFiles.find((f) => f.path.endsWith(".LEGAL.txt"));
+// dist/load.cjs reads the bundle as latin1, exact only for ASCII, and faster than UTF-8.
+const firstNonAscii = code.contents.findIndex((byte) => byte > 0x7f);
+if (firstNonAscii >= 0) throw new Error(`the bundle has a non-ASCII byte at offset ${firstNonAscii}`);
+// The code cache is named after this hash, so a cache is only ever offered to the bundle it was made from.
+const name = `devusers-${createHash("sha256").update(code.contents).digest("hex").slice(0, 16)}.cjs`;
+writeFileSync(`dist/${name}`, code.contents);
+if (legal) writeFileSync(`dist/${name}.LEGAL.txt`, legal.contents);
+
+// CommonJS too, so that the bin (and every CLI command) needs no ES module at all.
+await build({
+  ...common,
+  entryPoints: ["src/bundle/load.ts"],
+  outfile: "dist/load.cjs",
+  format: "cjs",
+  packages: "external",
+  inject: ["src/bundle/module-url.ts"],
+  define: { DEVUSERS_BUNDLE: JSON.stringify(name), "import.meta.url": "moduleUrl" },
+});
+// Started by path (new URL("./checkpoint-worker.js", import.meta.url) in the bundle).
+await build({
+  ...common,
+  entryPoints: ["src/db/checkpoint-worker.ts"],
+  outfile: "dist/checkpoint-worker.js",
+  format: "esm",
+  external: ["better-sqlite3"],
+});
+
+// The exported ES modules list the bundle's exports by name, read from the bundle itself.
+process.env.DEVUSERS_CODE_CACHE = "off";
+const { bundle } = require("../dist/load.cjs");
+const facade = (what, names, from) =>
+  `// Generated by scripts/bundle.mjs: ${what}, from the bundle dist/load.cjs compiles.
+import load from "./load.cjs";
+${from}
+export const { ${names.sort().join(", ")} } = m;
+`;
+const exported = async (load) => Object.keys(await load()).filter((k) => k !== "default" && k !== "__esModule");
+writeFileSync(
+  "dist/index.js",
+  facade("the package's API", await exported(bundle.api), "const m = await load.bundle.api();"),
+);
+writeFileSync(
+  "dist/testing.js",
+  facade("devusers/testing", await exported(bundle.testing), "const m = await load.bundle.testing();"),
+);
+
+// A code cache for this Node, made by a real start (and first requests) of the service.
+const warm = spawnSync(process.execPath, ["scripts/warm-code-cache.mjs"], { stdio: "inherit" });
+if (warm.status !== 0) throw new Error("scripts/warm-code-cache.mjs failed");

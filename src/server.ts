@@ -139,7 +139,6 @@ export async function serve(config: Config): Promise<void> {
   const log = run.service.app.log;
   const line: Record<string, unknown> = { version, url: run.url, ...describeDatabase(config.databaseUrl) };
   if (config.bootstrapAdmin) Object.assign(line, await bootstrap(config, run));
-  log.info(line, "devusers listening");
   let signals = 0;
   const onSignal = (signal: string) => {
     if (++signals > 1) {
@@ -167,6 +166,9 @@ export async function serve(config: Config): Promise<void> {
   };
   process.on("SIGTERM", () => onSignal("SIGTERM"));
   process.on("SIGINT", () => onSignal("SIGINT"));
+  // Only now: a harness may signal the moment it reads this line, and a signal before the
+  // handlers would kill the process undrained, its database not closed.
+  log.info(line, "devusers listening");
 }
 
 function serveLockFor(databaseUrl: string): ServeLock | undefined {

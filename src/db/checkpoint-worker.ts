@@ -2,7 +2,7 @@
 // of its own, so copying pages into the database file and fsyncing it never stall the event loop
 // that serves requests.
 import { parentPort, workerData } from "node:worker_threads";
-import SQLite from "better-sqlite3";
+import { openSqliteFile } from "./sqlite-driver.js";
 
 export interface CheckpointWorkerData {
   path: string;
@@ -26,7 +26,7 @@ const { path, synchronous, intervalMs, report } = workerData as CheckpointWorker
 const port = parentPort;
 if (!port) throw new Error("checkpoint-worker runs only as a worker thread");
 
-const conn = new SQLite(path);
+const conn = openSqliteFile(path);
 // A checkpoint syncs the database file only under NORMAL or FULL: with OFF, a power loss after
 // the WAL starts over could lose what was copied.
 conn.pragma(`synchronous = ${synchronous}`);

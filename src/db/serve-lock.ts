@@ -2,7 +2,8 @@
 // thread over one file, which this service does not support; the CLI beside a server is fine.
 // The lock is a small SQLite file next to the database, held in EXCLUSIVE locking mode by the
 // serving process: the operating system drops it when that process ends, however it ends.
-import SQLite from "better-sqlite3";
+import type SQLite from "better-sqlite3";
+import { openSqliteFile } from "./sqlite-driver.js";
 
 export class ServeLockError extends Error {}
 
@@ -17,7 +18,7 @@ export function takeServeLock(databasePath: string): ServeLock {
   const lockPath = `${databasePath}.serve-lock`;
   let conn: SQLite.Database;
   try {
-    conn = new SQLite(lockPath);
+    conn = openSqliteFile(lockPath);
   } catch (err) {
     // The database cannot be served from there either, and opening it names the path and cause.
     if (UNWRITABLE.has(String((err as { code?: string }).code))) return { release: () => {} };

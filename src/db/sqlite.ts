@@ -13,11 +13,12 @@ import {
 } from "node:fs";
 import { endianness } from "node:os";
 import { basename, dirname } from "node:path";
-import SQLite from "better-sqlite3";
+import type SQLite from "better-sqlite3";
 import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement } from "kysely";
 import { type Checkpoints, checkpointInBackground } from "./checkpoints.js";
 import type { Db, DbConfig } from "./database.js";
 import { type DirectConnection, registerDirect } from "./reads.js";
+import { openSqliteFile } from "./sqlite-driver.js";
 import type { Database } from "./types.js";
 import { groupCommit } from "./writes.js";
 
@@ -30,7 +31,7 @@ export function sqlitePath(url: string): string {
 
 /** The writer and, for a file, the read-only connection beside it. */
 function openConnections(path: string, config: DbConfig): { conn: SQLite.Database; reader?: SQLite.Database } {
-  if (path === ":memory:") return { conn: configureWriter(new SQLite(path), config) };
+  if (path === ":memory:") return { conn: configureWriter(openSqliteFile(path), config) };
   // SQLite says only "unable to open database file" when it cannot, and opens a file it may not
   // write read-only without a word (the first write then fails): what it needs is checked first.
   try {
@@ -41,10 +42,10 @@ function openConnections(path: string, config: DbConfig): { conn: SQLite.Databas
   assertWritable(path);
   let conn: SQLite.Database | undefined;
   try {
-    conn = configureWriter(new SQLite(path), config);
+    conn = configureWriter(openSqliteFile(path), config);
     // A second, read-only connection for reads outside transactions (src/db/reads.ts). WAL shows
     // it the last commit and never what an open group commit has written so far.
-    const reader = new SQLite(path, { readonly: true });
+    const reader = openSqliteFile(path, { readonly: true });
     reader.pragma("busy_timeout = 5000");
     return { conn, reader };
   } catch (err) {

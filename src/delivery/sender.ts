@@ -2,7 +2,8 @@
 // the policy allows (checked after DNS resolution; redirects are not followed).
 import { createHmac } from "node:crypto";
 import http from "node:http";
-import https from "node:https";
+import type https from "node:https";
+import { createRequire } from "node:module";
 import { assertTargetAllowed, BlockedTarget, guardedLookup } from "../services/webhook-url.js";
 import { version } from "../version.js";
 
@@ -16,6 +17,14 @@ export interface Attempt {
 }
 
 const MAX_ANSWER = 64 * 1024;
+
+// node:https, and TLS with it, loads with the first https delivery: at module load it cost every
+// start about 5 ms, for a service that may never deliver anything.
+const require = createRequire(import.meta.url);
+const httpsModule = () => require("node:https") as typeof https;
+
+/** Keep-alive agents, made on first use. */
+type Agents = { "http:"?: http.Agent; "https:"?: https.Agent };
 
 /** X-DevRev-Signature: HMAC-SHA256 of the raw body, keyed by the secret as given, in lowercase hex. */
 export const signature = (secret: string, body: string) => createHmac("sha256", secret).update(body).digest("hex");
@@ -33,28 +42,25 @@ export interface Sender {
 }
 
 /** A sender with its own keep-alive connections, owned by one worker. */
-export function createSender(options: { timeoutMs: number; allowPrivate: boolean; maxSockets: number }): Sender {
-  // As many sockets as attempts in flight: a request never waits for a socket, so its time limit
-  // is all its own.
-  const agents = {
-    "http:": new http.Agent({ keepAlive: true, maxSockets: options.maxSockets }),
-    "https:": new https.Agent({ keepAlive: true, maxSockets: options.maxSockets }),
-  };
+export function createSender(options: SenderOptions): Sender {
+  const agents: Agents = {};
   return {
     send: (target, body) => send(agents, target, body, options),
     close: () => {
-      agents["http:"].destroy();
-      agents["https:"].destroy();
+      agents["http:"]?.destroy();
+      agents["https:"]?.destroy();
     },
   };
 }
 
-function send(
-  agents: { "http:": http.Agent; "https:": https.Agent },
-  target: Target,
-  body: string,
-  options: { timeoutMs: number; allowPrivate: boolean },
-): Promise<Attempt> {
+interface SenderOptions {
+  timeoutMs: number;
+  allowPrivate: boolean;
+  /** Sockets per protocol: as many as attempts in flight, so a request never waits for one. */
+  maxSockets: number;
+}
+
+function send(agents: Agents, target: Target, body: string, options: SenderOptions): Promise<Attempt> {
   const started = performance.now();
   const done = (status: number | null, error: string | null, answer = ""): Attempt => ({
     ok: error === null && status !== null && status >= 200 && status < 300,
@@ -71,7 +77,7 @@ function send(
     } catch (err) {
       return resolve(done(null, (err as Error).message));
     }
-    const lib = url.protocol === "https:" ? https : http;
+    const lib = url.protocol === "https:" ? httpsModule() : http;
     const headers: Record<string, string> = {};
     for (const h of target.headers) headers[h.name] = h.value;
     Object.assign(headers, {
@@ -125,13 +131,16 @@ function request(
   lib: typeof http | typeof https,
   url: URL,
   headers: Record<string, string>,
-  agents: { "http:": http.Agent; "https:": https.Agent },
-  options: { allowPrivate: boolean },
+  agents: Agents,
+  options: SenderOptions,
 ): http.ClientRequest {
+  const protocol = url.protocol as "http:" | "https:";
+  agents[protocol] ??= new lib.Agent({ keepAlive: true, maxSockets: options.maxSockets }) as http.Agent & https.Agent;
+  const agent = agents[protocol];
   return lib.request(url, {
     method: "POST",
     headers,
-    agent: agents[url.protocol as "http:" | "https:"],
+    agent,
     lookup: guardedLookup(options.allowPrivate) as never,
   });
 }

@@ -15,11 +15,14 @@ export function lazySchemaCompilers() {
   const serializers = (SerializerSelector as unknown as () => Factory)();
   return {
     buildValidator: (externalSchemas: unknown, options: unknown) => {
-      const compile = validators(externalSchemas, options);
+      // The Ajv instance too is made on first use: with its formats it cost ready() about 7 ms,
+      // at every start, whose first requests (health, self) need no validator.
+      let compile: ((route: unknown) => unknown) | undefined;
       return (route: unknown) => {
         let compiled: Validate | undefined;
         // Fastify reads `errors` off the function it was given, as Ajv leaves them on its own.
         const validate: Validate = (data) => {
+          compile ??= validators(externalSchemas, options);
           compiled ??= compile(route) as Validate;
           const valid = compiled(data);
           validate.errors = compiled.errors;
@@ -29,10 +32,11 @@ export function lazySchemaCompilers() {
       };
     },
     buildSerializer: (externalSchemas: unknown, options: unknown) => {
-      const compile = serializers(externalSchemas, options);
+      let compile: ((route: unknown) => unknown) | undefined;
       return (route: unknown) => {
         let compiled: ((data: unknown) => string) | undefined;
         return (data: unknown) => {
+          compile ??= serializers(externalSchemas, options);
           compiled ??= compile(route) as (data: unknown) => string;
           return compiled(data);
         };

@@ -8,41 +8,49 @@ import { valueNotPermitted } from "../errors.js";
 
 const MAX_URL_LENGTH = 2048;
 
-const privateRanges = new BlockList();
-for (const [net, prefix] of [
-  ["0.0.0.0", 8],
-  ["168.63.129.16", 32],
-  ["10.0.0.0", 8],
-  ["100.64.0.0", 10],
-  ["127.0.0.0", 8],
-  ["169.254.0.0", 16],
-  ["172.16.0.0", 12],
-  ["192.0.0.0", 24],
-  ["192.168.0.0", 16],
-  ["198.18.0.0", 15],
-  ["224.0.0.0", 4],
-  ["240.0.0.0", 4],
-] as const) {
-  privateRanges.addSubnet(net, prefix, "ipv4");
-}
-for (const [net, prefix] of [
-  // Unspecified, loopback, and the deprecated IPv4-compatible form (::a.b.c.d).
-  ["::", 96],
-  ["64:ff9b::", 96],
-  ["64:ff9b:1::", 48],
-  ["100::", 64],
-  ["2002::", 16],
-  ["fec0::", 10],
-  ["fc00::", 7],
-  ["fe80::", 10],
-  ["ff00::", 8],
-] as const) {
-  privateRanges.addSubnet(net, prefix, "ipv6");
+// Built on first use: making it (and loading Node's BlockList and SocketAddress) took about 5 ms
+// of every start, which needs it only once a webhook is made or called.
+let privateRanges: BlockList | undefined;
+
+function buildPrivateRanges(): BlockList {
+  const ranges = new BlockList();
+  for (const [net, prefix] of [
+    ["0.0.0.0", 8],
+    ["168.63.129.16", 32],
+    ["10.0.0.0", 8],
+    ["100.64.0.0", 10],
+    ["127.0.0.0", 8],
+    ["169.254.0.0", 16],
+    ["172.16.0.0", 12],
+    ["192.0.0.0", 24],
+    ["192.168.0.0", 16],
+    ["198.18.0.0", 15],
+    ["224.0.0.0", 4],
+    ["240.0.0.0", 4],
+  ] as const) {
+    ranges.addSubnet(net, prefix, "ipv4");
+  }
+  for (const [net, prefix] of [
+    // Unspecified, loopback, and the deprecated IPv4-compatible form (::a.b.c.d).
+    ["::", 96],
+    ["64:ff9b::", 96],
+    ["64:ff9b:1::", 48],
+    ["100::", 64],
+    ["2002::", 16],
+    ["fec0::", 10],
+    ["fc00::", 7],
+    ["fe80::", 10],
+    ["ff00::", 8],
+  ] as const) {
+    ranges.addSubnet(net, prefix, "ipv6");
+  }
+  return ranges;
 }
 
 /** Whether an address is one a public service must not be made to call. */
 export function isPrivateAddress(address: string): boolean {
   const family = isIP(address);
+  privateRanges ??= buildPrivateRanges();
   if (family === 4) return privateRanges.check(address, "ipv4");
   if (family !== 6) return true; // not an address at all: refuse rather than guess
   const lower = address.toLowerCase();

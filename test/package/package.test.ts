@@ -54,9 +54,10 @@ describe("the npm package", { timeout: 15 * MINUTES }, () => {
   it("ships the build, its type declarations and the bin, and no tests, benchmarks or sources", () => {
     for (const path of [
       "bin/devusers.js",
+      "bin/package.json",
       "dist/index.js",
       "dist/testing.js",
-      "dist/cli.js",
+      "dist/load.cjs",
       "dist/checkpoint-worker.js",
       "dist/types/index.d.ts",
       "dist/types/testing/index.d.ts",
@@ -64,6 +65,9 @@ describe("the npm package", { timeout: 15 * MINUTES }, () => {
     ]) {
       assert.ok(files.includes(path), `${path} is in the package`);
     }
+    // The one bundle, and the code cache the build made for it with this Node.
+    assert.equal(files.filter((f) => /^dist\/devusers-[0-9a-f]{16}\.cjs$/.test(f)).length, 1, files.join(" "));
+    assert.equal(files.filter((f) => /^dist\/code-cache\/.+\.bin$/.test(f)).length, 1, files.join(" "));
     const stray = files.filter((f) => /^(test|bench|src|build)\//.test(f) || f.endsWith(".map"));
     assert.deepEqual(stray, []);
   });
@@ -82,15 +86,17 @@ describe("the npm package", { timeout: 15 * MINUTES }, () => {
       `import { startDevusers } from "devusers";
 import { startDevusers as fromTesting } from "devusers/testing";
 import { client } from "@devrev/typescript-sdk";
+import load from "./node_modules/devusers/dist/load.cjs";
 const devusers = await startDevusers();
 const sdk = client.setup({ endpoint: devusers.url, token: devusers.adminToken });
 const self = await sdk.devUsersSelf();
-console.log(JSON.stringify({ status: self.status, email: self.data.dev_user.email, same: fromTesting === startDevusers }));
+console.log(JSON.stringify({ status: self.status, email: self.data.dev_user.email, same: fromTesting === startDevusers, cached: load.codeCacheUsed }));
 await devusers.close();
 `,
     );
     const out = await run(process.execPath, ["check.mjs"], { cwd: app });
-    assert.deepEqual(JSON.parse(out.stdout), { status: 200, email: "admin@example.com", same: true });
+    // The package was packed by this Node, so its code cache fits.
+    assert.deepEqual(JSON.parse(out.stdout), { status: 200, email: "admin@example.com", same: true, cached: true });
   });
 
   it("gives TypeScript users its types", async () => {

@@ -5,8 +5,9 @@
 // since a few big transactions make few fsyncs), and the file is checkpointed and fsynced at the end.
 import { closeSync, fsyncSync, openSync } from "node:fs";
 import { dirname } from "node:path";
-import SQLite from "better-sqlite3";
+import type SQLite from "better-sqlite3";
 import type { Kysely } from "kysely";
+import { openSqliteFile } from "../sqlite-driver.js";
 import type { Database } from "../types.js";
 import { allocateUserNumbers } from "./orgs.js";
 
@@ -127,7 +128,7 @@ function fsyncPath(path: string): void {
 }
 
 export function sqliteSeedWriter(path: string, orgId: number, identitiesOf: IdentitiesOf, durable: string): SeedWriter {
-  const conn = new SQLite(path);
+  const conn = openSqliteFile(path);
   conn.pragma("journal_mode = WAL");
   conn.pragma("busy_timeout = 10000");
   // For the load only: a big page cache and no automatic checkpoints (close() checkpoints once).
