@@ -239,7 +239,7 @@ async function main(): Promise<void> {
     const sizes = opt.scale?.split(",").map((s) => int("scale", s));
     let result: object;
     if (opt.startup !== undefined) {
-      const figures = await startupBench(int("startup", opt.startup || "10"), log);
+      const figures = await startupBench(int("startup", opt.startup || "10"), log, opt.against);
       process.stdout.write(`${startupTable(figures)}\n`);
       result = { startup: figures };
     } else if (opt.import !== undefined) {

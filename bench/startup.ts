@@ -115,11 +115,12 @@ async function firstOk(args: string[], thenWait?: () => Promise<void>): Promise<
 }
 
 /** Spawn of `devusers serve` on a new empty database to its first authenticated 200. */
-async function serveToFirst200(): Promise<number> {
+async function serveToFirst200(checkout = ROOT): Promise<number> {
   const db = await freshDatabase("sqlite");
+  const bin = join(checkout, "bin", "devusers.js");
   try {
-    const token = (await cli(db.url, ["token", "create", "--email", "admin@example.com"])).trim();
-    const service = await startService(db.url, token);
+    const token = (await cli(db.url, ["token", "create", "--email", "admin@example.com"], bin)).trim();
+    const service = await startService(db.url, token, { cli: bin });
     await service.stop();
     return service.coldStart.self;
   } finally {
@@ -136,10 +137,29 @@ export interface StartupFigures {
   serveMs: number;
   importMs: number;
   startDevusersMs: number;
+  /** With `--against <checkout>`: that build's figures, measured in the same runs, alternately. */
+  base?: { checkout: string; serveMs: number; importMs: number; startDevusersMs: number };
+  /** Medians of the per-run ratios head / base, which hold when the machine's speed drifts. */
+  ratios?: { serve: number; import: number; startDevusers: number };
 }
 
-export async function startupBench(runs: number, log: (line: string) => void): Promise<StartupFigures> {
+async function importAndStart(child: string, checkout: string): Promise<{ importMs: number; startMs: number }> {
+  return JSON.parse(await runNode([child, join(checkout, "dist", "index.js")])) as {
+    importMs: number;
+    startMs: number;
+  };
+}
+
+export async function startupBench(
+  runs: number,
+  log: (line: string) => void,
+  against?: string,
+): Promise<StartupFigures> {
   const entry = join(ROOT, "dist", "index.js");
+  if (against !== undefined && !existsSync(join(against, "dist", "index.js")))
+    throw new Error(`--against ${against}: no dist/index.js there; run npm ci && npm run build in it first`);
+  const base = { serve: [] as number[], imp: [] as number[], start: [] as number[] };
+  const ratio = { serve: [] as number[], imp: [] as number[], start: [] as number[] };
   const child = join(HERE, "startup-child.js");
   const samples = {
     nodeEmpty: [] as number[],
@@ -165,6 +185,19 @@ export async function startupBench(runs: number, log: (line: string) => void): P
     const r = JSON.parse(await runNode([child, entry])) as { importMs: number; startMs: number };
     samples.imp.push(r.importMs);
     samples.start.push(r.startMs);
+    if (against !== undefined) {
+      const serve = await serveToFirst200(against);
+      const b = await importAndStart(child, against);
+      base.serve.push(serve);
+      base.imp.push(b.importMs);
+      base.start.push(b.startMs);
+      ratio.serve.push(samples.serve.at(-1)! / serve);
+      ratio.imp.push(r.importMs / b.importMs);
+      ratio.start.push(r.startMs / b.startMs);
+      log(
+        `  base run ${i + 1}/${runs}: serve ${serve.toFixed(0)} ms, import ${b.importMs.toFixed(0)} ms, startDevusers ${b.startMs.toFixed(0)} ms`,
+      );
+    }
     log(
       `  startup run ${i + 1}/${runs}: bare ${samples.bare.at(-1)!.toFixed(0)} ms, fastify ${samples.fastify.at(-1)!.toFixed(0)} ms, cached ${samples.fastifyCached.at(-1)!.toFixed(0)} ms, serve ${samples.serve.at(-1)!.toFixed(0)} ms, import ${r.importMs.toFixed(0)} ms, startDevusers ${r.startMs.toFixed(0)} ms`,
     );
@@ -179,6 +212,17 @@ export async function startupBench(runs: number, log: (line: string) => void): P
     serveMs: median(samples.serve),
     importMs: median(samples.imp),
     startDevusersMs: median(samples.start),
+    ...(against === undefined
+      ? {}
+      : {
+          base: {
+            checkout: against,
+            serveMs: median(base.serve),
+            importMs: median(base.imp),
+            startDevusersMs: median(base.start),
+          },
+          ratios: { serve: median(ratio.serve), import: median(ratio.imp), startDevusers: median(ratio.start) },
+        }),
   };
 }
 
@@ -197,5 +241,23 @@ export function startupTable(f: StartupFigures): string {
     row("devusers serve spawned to first authenticated 200", f.serveMs, "≤ 300 ms", f.bareServerMs),
     row("import of the package (dist/index.js)", f.importMs, "", f.nodeEmptyMs),
     row("startDevusers() to resolved, after import", f.startDevusersMs, "≤ 150 ms"),
+    ...(f.base === undefined || f.ratios === undefined ? [] : againstRows(f)),
   ].join("\n");
+}
+
+function againstRows(f: StartupFigures): string[] {
+  const b = f.base!;
+  const r = f.ratios!;
+  const row = (what: string, head: number, base: number, ratio: number) =>
+    `| ${what} | ${base.toFixed(0)} | ${head.toFixed(0)} | ${ratio.toFixed(3)} |`;
+  return [
+    "",
+    `against ${b.checkout}, run alternately with this build (ratio: median of the per-run ratios, head / base)`,
+    "",
+    "| measure | base ms | head ms | head / base |",
+    "|---|---:|---:|---:|",
+    row("serve spawned to first authenticated 200", f.serveMs, b.serveMs, r.serve),
+    row("import of the package", f.importMs, b.importMs, r.import),
+    row("startDevusers() to resolved", f.startDevusersMs, b.startDevusersMs, r.startDevusers),
+  ];
 }
