@@ -14,6 +14,7 @@ import { costTable, summarize } from "./profile.js";
 import { medianBaselines, type Paired, resultsTable, type ScalePoint, scaleTable, withRatios } from "./report.js";
 import { type AnyScenario, baselineOf, type LoadResult, type LoadSpec, SCENARIOS, type Scenario } from "./scenarios.js";
 import { startupBench, startupTable } from "./startup.js";
+import { statementBench, statementTable } from "./statements.js";
 import { webhookBench, webhookTable } from "./webhooks.js";
 
 const ORG = "default";
@@ -37,6 +38,8 @@ const { values: opt } = parseArgs({
     against: { type: "string" },
     rounds: { type: "string", default: "6" },
     slice: { type: "string", default: "4" },
+    statements: { type: "string" },
+    requests: { type: "string", default: "200" },
   },
 });
 
@@ -264,6 +267,18 @@ async function main(): Promise<void> {
       );
       process.stdout.write(`${againstTable(rows, opt.against)}\n`);
       result = { against: opt.against, rows };
+    } else if (opt.statements !== undefined) {
+      if (dialect !== "postgres")
+        throw new Error("--statements counts what PostgreSQL logs: use it with --db postgres");
+      const rows = await statementBench(
+        db,
+        opt.statements,
+        scenarioList(opt.scenarios, ["get", "self", "list", "link", "create"]),
+        { org: ORG, adminEmail: ADMIN_EMAIL, users: int("users", opt.users), requests: int("requests", opt.requests) },
+        log,
+      );
+      process.stdout.write(`${statementTable(rows)}\n`);
+      result = { statements: rows };
     } else if (opt.webhooks !== undefined) {
       const figures = await webhookBench(db, int("webhooks", opt.webhooks || "5000"), log);
       process.stdout.write(`${webhookTable(figures)}\n`);

@@ -194,6 +194,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     req.scim = { ...scim, requestId: req.id };
   }
 
+  /** Operations answered with the caller's own row and identities: read with authentication. */
+  const SELF_READS = new Set(["dev-users-self", "dev-users-self-post"]);
   app.addHook("onRequest", async (req, reply) => {
     if (req.routeOptions.config.public) return;
     if (draining) throw unavailable("the service is shutting down");
@@ -215,7 +217,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     await limit(reply, verified ? RateLimiter.subjectKey(verified.claims.org, verified.claims.sub) : `ip:${req.ip}`);
     if (authError) throw authError;
     if (verified) {
-      req.caller = await auth.callerFor(verified.claims);
+      const id = (req.routeOptions.schema as { operationId?: string } | undefined)?.operationId;
+      req.caller = await auth.callerFor(verified.claims, { identities: id !== undefined && SELF_READS.has(id) });
       req.caller.requestId = req.id;
       // A route without a scope decision (none should exist) is open to unscoped tokens only.
       const scope = req.routeOptions.config.scope;

@@ -95,6 +95,20 @@ for (const { dialect, skip } of await testDialects())
     });
     after(() => s.close());
 
+    it("dev-users.self answers the caller's identities as dev-users.get does, after each link", async () => {
+      const self = async () => (await s.http("GET", "/dev-users.self")).body.dev_user;
+      const me = await self();
+      for (const issuer of ["self-a", "self-b"]) {
+        const linked = await s.http("POST", "/dev-users.identities.link", {
+          body: { dev_user: me.id, issuer, id: `x-${issuer}`, display_name: "shown" },
+        });
+        assert.equal(linked.status, 200, linked.text);
+        const got = (await s.http("GET", `/dev-users.get?id=${encodeURIComponent(me.id)}`)).body.dev_user;
+        assert.deepEqual(await self(), got);
+        assert.ok(got.external_identities.some((i: { issuer: string }) => i.issuer === issuer));
+      }
+    });
+
     describe("uniqueness", () => {
       it("the database refuses a second owner of an (issuer, id) in one org, and allows it in another", async () => {
         const a = await newOrg(db, "uq-a");

@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import { jwtVerify, SignJWT } from "jose";
 import { findCallerWithToken, type TokenState } from "../db/repositories/auth-tokens.js";
 import { findOrgBySlug } from "../db/repositories/orgs.js";
+import type { IdentityRow } from "../db/types.js";
 import { ApiError, assertThat, unauthenticated } from "../errors.js";
 import { ORG_SLUG_RE } from "../ids.js";
 import { type Caller, CallerMemo, type Deps } from "./context.js";
@@ -169,7 +170,7 @@ export class Authenticator {
    * token are refused on their very next request. The rows are read again unless nothing has been
    * written since they were last read (SQLite's data version; on PostgreSQL, always).
    */
-  async callerFor(claims: TokenClaims): Promise<Caller> {
+  async callerFor(claims: TokenClaims, opts: { identities?: boolean } = {}): Promise<Caller> {
     let orgId = this.orgIds.get(claims.org);
     if (orgId === undefined) {
       const org = await findOrgBySlug(this.deps.db.kysely, claims.org);
@@ -184,11 +185,16 @@ export class Authenticator {
     let memo = version === undefined ? undefined : this.memos.get(key);
     let user = memo && memo.version === version ? memo.row : undefined;
     let token: TokenState | undefined = memo?.token;
+    let identities: IdentityRow[] | undefined;
     if (!user) {
-      const found = await findCallerWithToken(this.deps.db.kysely, orgId, claims.sub, claims.jti);
+      // Where no memo keeps them (PostgreSQL), a request that answers with the caller's own
+      // identities reads them in this same statement.
+      const withIdentities = opts.identities === true && version === undefined;
+      const found = await findCallerWithToken(this.deps.db.kysely, orgId, claims.sub, claims.jti, withIdentities);
       assertThat(found && found.user.state === "active", () => unauthenticated("the token's user is not active"));
       user = found.user;
       token = found.token;
+      identities = found.identities;
       // Every token minted here has its row; one without was minted before tokens were
       // recorded (version 0.2), or elsewhere with a leaked key.
       assertThat(token, () => unauthenticated("the token is not one this service recorded; ask for a new one"));
@@ -219,6 +225,7 @@ export class Authenticator {
       org: claims.org,
       role,
       row: user,
+      identities,
       memo,
       token: {
         jti: claims.jti,

@@ -12,6 +12,8 @@ export interface Caller {
   role: "admin" | "member";
   /** The caller's row as read when the request was authenticated: saves a query in hydrate. */
   row?: DevUserRow;
+  /** The caller's identities, when authentication read them with the row (PostgreSQL, self). */
+  identities?: IdentityRow[];
   /** What is remembered about the caller between requests, where the database can tell. */
   memo?: CallerMemo;
   /** The request's id (Fastify's), recorded with every change it makes. */

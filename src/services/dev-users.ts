@@ -174,7 +174,7 @@ export async function getSelf(deps: Deps, caller: Caller): Promise<WireDevUser> 
   // Authentication read this row moments ago, in this request.
   const row = caller.row ?? (await findDevUser(db, caller.orgId, caller.userId));
   assertThat(row, () => notFound("dev user"));
-  return hydrateOne(db, caller, row);
+  return hydrateOne(db, caller, row, caller.row ? caller.identities : undefined);
 }
 
 export async function createDevUser(deps: Deps, caller: Caller, input: CreateInput): Promise<WireDevUser> {
