@@ -14,6 +14,7 @@ import { RateLimiter } from "./plugins/rate-limit.js";
 import { rejectFlawedStrings } from "./plugins/string-guard.js";
 import { auditLogRoutes } from "./routes/audit-logs.js";
 import { authTokenRoutes } from "./routes/auth-tokens.js";
+import { consoleRoutes } from "./routes/console.js";
 import { devUsersRoutes } from "./routes/dev-users.js";
 import { healthRoutes } from "./routes/health.js";
 import { collectRoutes, openapiRoute } from "./routes/openapi.js";
@@ -265,6 +266,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     timeoutMs: config.pgConnectTimeoutMs,
   });
   await app.register(openapiRoute, { routes, version: opts.version ?? "0.0.0" });
+  await app.register(consoleRoutes);
   await app.ready();
 
   return {

@@ -75,6 +75,7 @@ export async function openapiRoute(app: FastifyInstance, opts: { routes: Collect
     version: opts.version,
     description: "DevRev's Dev users API, self-hosted",
     api: "/openapi.json",
+    console: "/console/",
     health: { liveness: "/healthz", readiness: "/readyz", metrics: "/metrics" },
   }));
 }

@@ -34,6 +34,7 @@ describe("the npm package", { timeout: 15 * MINUTES }, () => {
       "tsconfig.json",
       "tsconfig.build.json",
       "scripts",
+      "console",
     ]) {
       cpSync(join(ROOT, entry), join(copy, entry), { recursive: true });
     }
@@ -61,6 +62,7 @@ describe("the npm package", { timeout: 15 * MINUTES }, () => {
       "dist/checkpoint-worker.js",
       "dist/types/index.d.ts",
       "dist/types/testing/index.d.ts",
+      "dist/console/index.html",
       "README.md",
     ]) {
       assert.ok(files.includes(path), `${path} is in the package`);
@@ -90,13 +92,20 @@ import load from "./node_modules/devusers/dist/load.cjs";
 const devusers = await startDevusers();
 const sdk = client.setup({ endpoint: devusers.url, token: devusers.adminToken });
 const self = await sdk.devUsersSelf();
-console.log(JSON.stringify({ status: self.status, email: self.data.dev_user.email, same: fromTesting === startDevusers, cached: load.codeCacheUsed }));
+const page = await fetch(devusers.url + "/console/");
+console.log(JSON.stringify({ status: self.status, email: self.data.dev_user.email, same: fromTesting === startDevusers, cached: load.codeCacheUsed, console: page.status }));
 await devusers.close();
 `,
     );
     const out = await run(process.execPath, ["check.mjs"], { cwd: app });
     // The package was packed by this Node, so its code cache fits.
-    assert.deepEqual(JSON.parse(out.stdout), { status: 200, email: "admin@example.com", same: true, cached: true });
+    assert.deepEqual(JSON.parse(out.stdout), {
+      status: 200,
+      email: "admin@example.com",
+      same: true,
+      cached: true,
+      console: 200,
+    });
   });
 
   it("gives TypeScript users its types", async () => {

@@ -1,0 +1,5 @@
+import type { PageProps } from "../router";
+
+export function UserPage({ params }: PageProps) {
+  return <h1>{params.id}</h1>;
+}

@@ -1,0 +1,55 @@
+// The console's foundation: served with strict headers, signing in with a pasted token, the
+// directory's first page, and signing out revoking the session's token.
+import assert from "node:assert/strict";
+import { consoleTest, useConsole } from "./browser.js";
+
+const harness = useConsole();
+
+consoleTest("is served at /console/ with a strict Content-Security-Policy", async ({ h }) => {
+  const res = await h.server.http("GET", "/console/", { token: null });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("content-type") ?? "", /^text\/html/);
+  const csp = res.headers.get("content-security-policy") ?? "";
+  assert.match(csp, /script-src 'self'(;|$)/);
+  assert.match(csp, /frame-ancestors 'none'/);
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+  assert.equal(res.headers.get("x-content-type-options"), "nosniff");
+  assert.equal(res.headers.get("referrer-policy"), "no-referrer");
+  // No inline script, and nothing from another host.
+  assert.doesNotMatch(res.text, /<script(?![^>]*\bsrc=)[^>]*>/);
+  assert.doesNotMatch(res.text, /(src|href)="(https?:)?\/\//);
+  const root = await h.server.http("GET", "/", { token: null });
+  assert.equal(root.body.console, "/console/");
+  const missing = await h.server.http("GET", "/console/assets/nothing.js", { token: null });
+  assert.equal(missing.status, 404);
+});
+
+consoleTest("signs in with a pasted token, shows the directory, and signing out revokes the token", async (t) => {
+  const { page, h } = t;
+  const user = await h.server.user("paste@example.com", "admin");
+  await page.goto(h.url);
+  await t.axe("the sign-in page");
+  await page.getByLabel("Token").fill(user.token);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Directory" }).waitFor();
+  await page.getByRole("cell", { name: "paste@example.com" }).waitFor();
+  await t.axe("the directory");
+  assert.ok(!page.url().includes(user.token), "no token in the URL");
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByLabel("Token").waitFor();
+  const after = await h.server.http("POST", "/auth-tokens.info", { token: user.token, body: {} });
+  assert.equal(after.status, 401, "the signed-out token answers 401");
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0, "nothing is kept in the tab");
+});
+
+consoleTest("a pasted token that is not valid is refused with a sentence, not JSON", async ({ page, h }) => {
+  await page.goto(h.url);
+  await page.getByLabel("Token").fill("not-a-token");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  const alert = page.getByRole("alert");
+  await alert.waitFor();
+  const text = (await alert.textContent()) ?? "";
+  assert.match(text, /Sign in again|not valid/);
+  assert.doesNotMatch(text, /[{}"]/);
+  assert.ok(harness().server);
+});
