@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { againstBench, againstTable } from "./against.js";
 import { backlogBench, backlogTable } from "./backlog.js";
 import { check, settle } from "./checks.js";
+import { consoleBench, consoleTable } from "./console.js";
 import { importBench, importTable } from "./import.js";
 import { type BenchDb, cli, freshDatabase, runLoad, startBaseline, startService, stopAll, stopChild } from "./proc.js";
 import { costTable, summarize } from "./profile.js";
@@ -35,6 +36,7 @@ const { values: opt } = parseArgs({
     import: { type: "string" },
     webhooks: { type: "string" },
     backlog: { type: "string" },
+    console: { type: "string" },
     against: { type: "string" },
     rounds: { type: "string", default: "6" },
     slice: { type: "string", default: "4" },
@@ -279,6 +281,15 @@ async function main(): Promise<void> {
       );
       process.stdout.write(`${statementTable(rows)}\n`);
       result = { statements: rows };
+    } else if (opt.console !== undefined) {
+      const figures = await consoleBench(
+        db,
+        int("console", opt.console || "10"),
+        { org: ORG, adminEmail: ADMIN_EMAIL, users: int("users", opt.users) },
+        log,
+      );
+      process.stdout.write(`${consoleTable(figures)}\n`);
+      result = { console: figures };
     } else if (opt.webhooks !== undefined) {
       const figures = await webhookBench(db, int("webhooks", opt.webhooks || "5000"), log);
       process.stdout.write(`${webhookTable(figures)}\n`);
