@@ -236,6 +236,65 @@ for (const { dialect, skip } of await testDialects())
         assert.equal((await identitiesOfUsers(db.kysely, [u])).length, 1);
       });
 
+      it("concurrent links of different issuers to one user: every one made, each with its entry, in seq order", async () => {
+        const a = await newOrg(db, "uq-many");
+        const deps = depsWithClock(db);
+        const [u] = (await users(a, 1, "m")) as [number];
+        const issuers = Array.from({ length: 12 }, (_, i) => `issuer-${letters(i)}`);
+        const answers = await Promise.all(
+          issuers.map((issuer) => linkIdentity(deps, a, { dev_user: don(a, u), issuer, id: `id-${issuer}` })),
+        );
+        const held = await identitiesOfUsers(db.kysely, [u]);
+        assert.deepEqual(held.map((i) => i.issuer).sort(), issuers);
+        // Each answer holds its own identity and only identities linked before it, in link order.
+        for (const [k, answer] of answers.entries()) {
+          const listed = answer.external_identities.map((i) => i.issuer);
+          assert.ok(listed.includes(issuers[k]!));
+          assert.deepEqual(
+            listed,
+            held.map((i) => i.issuer).filter((x) => listed.includes(x)),
+          );
+        }
+        const entries = await db.kysely
+          .selectFrom("journal")
+          .select(["seq", "details"])
+          .where("org_id", "=", a.orgId)
+          .where("operation", "=", "dev_users.identities.link")
+          .orderBy("seq")
+          .execute();
+        assert.equal(entries.length, issuers.length);
+        const seqs = entries.map((e) => Number(e.seq));
+        assert.deepEqual(
+          seqs,
+          Array.from({ length: seqs.length }, (_, i) => seqs[0]! + i),
+          "no gap in the org's seqs",
+        );
+        // The entries' order is the identities' order: each entry committed with its identity.
+        assert.deepEqual(
+          entries.map((e) => JSON.parse(e.details!).issuer),
+          held.map((i) => i.issuer),
+        );
+      });
+
+      it("a refused link leaves the user untouched and writes no entry", async () => {
+        const a = await newOrg(db, "uq-refused");
+        const deps = depsWithClock(db);
+        const [u1, u2] = (await users(a, 2, "t")) as [number, number];
+        await linkIdentity(deps, a, { dev_user: don(a, u1), issuer: "slack", id: "owned" });
+        deps.set("2026-02-01T00:00:00.000Z");
+        const before = await findDevUser(db.kysely, a.orgId, u2);
+        const entries = async () =>
+          (await db.kysely.selectFrom("journal").select("seq").where("org_id", "=", a.orgId).execute()).length;
+        const count = await entries();
+        await assert.rejects(
+          linkIdentity(deps, a, { dev_user: don(a, u2), issuer: "slack", id: "owned" }),
+          (err) => err instanceof ApiError && err.type === "artifact_already_attached_to_a_parent",
+        );
+        assert.deepEqual(await findDevUser(db.kysely, a.orgId, u2), before);
+        assert.equal(await entries(), count);
+        assert.deepEqual(await identitiesOfUsers(db.kysely, [u2]), []);
+      });
+
       it("concurrent creates of one email in different cases: one user, the others conflict", async () => {
         const a = await newOrg(db, "uq-create");
         const deps = depsWithClock(db);

@@ -8,12 +8,13 @@ import {
   identitiesOfUsers,
   insertIdentityUnlessTaken,
 } from "../db/repositories/identities.js";
-import type { Database, DevUserRow } from "../db/types.js";
+import { commitLink, readUserForLink } from "../db/repositories/link-statement.js";
+import type { Database, DevUserRow, IdentityRow } from "../db/types.js";
 import { ApiError, assertThat, notFound, unavailable, valueNotPermitted } from "../errors.js";
 import { devUserDon, parseDevUserId } from "../ids.js";
 import type { Caller, Deps } from "./context.js";
 import { hydrateOne } from "./hydrate.js";
-import { journalled } from "./journal.js";
+import { contextOf, entryOf, journalled } from "./journal.js";
 import { toWireIdentity } from "./mapper.js";
 import { requireAdmin } from "./policy.js";
 import type { WireDevUser } from "./wire.js";
@@ -67,6 +68,14 @@ export async function linkIdentity(deps: Deps, caller: Caller, input: LinkInput)
   const issuer = nonEmpty(input.issuer, "issuer");
   const externalId = nonEmpty(input.id, "id");
   const number = parseDevUserId(input.dev_user, "dev_user", caller.org);
+  if (deps.db.dialect === "postgres") {
+    const made = await linkInOneStatement(deps, caller, number, {
+      issuer,
+      externalId,
+      displayName: input.display_name,
+    });
+    if (made) return made;
+  }
   return journalled(deps, caller, async (trx, journal) => {
     const now = deps.now();
     // Touching the user first both loads it and, on PostgreSQL, orders concurrent links to it;
@@ -106,6 +115,58 @@ export async function linkIdentity(deps: Deps, caller: Caller, input: LinkInput)
     }
     throw unavailable(`identity ${issuer}/${externalId} is being changed by other requests; try again`);
   });
+}
+
+/**
+ * PostgreSQL: the link after one read, in one statement (db/repositories/link-statement.ts), or
+ * undefined when something stands in the way; the transaction below then finds out what.
+ */
+async function linkInOneStatement(
+  deps: Deps,
+  caller: Caller,
+  number: number,
+  want: { issuer: string; externalId: string; displayName: string | undefined },
+): Promise<WireDevUser | undefined> {
+  const db = deps.db.kysely;
+  const read = await readUserForLink(db, caller.orgId, number);
+  assertThat(read, () => notFound("dev user"));
+  if (read.identities.some((i) => i.issuer === want.issuer)) return undefined;
+  const now = deps.now();
+  const row: DevUserRow = { ...read.row, modified_date: now, modified_by_id: caller.userId };
+  const identity: IdentityRow = {
+    // Listed last, as the insert's new id will be: only the order matters to the wire.
+    id: Number.MAX_SAFE_INTEGER,
+    org_id: caller.orgId,
+    dev_user_id: row.id,
+    issuer: want.issuer,
+    external_id: want.externalId,
+    display_name: want.displayName ?? null,
+    is_verified: 0,
+    created_date: now,
+  };
+  const after = await hydrateOne(db, caller, row, [...read.identities, identity]);
+  const entry = entryOf(deps, contextOf(caller), {
+    operation: "dev_users.identities.link",
+    object: { type: "dev_user", id: row.number },
+    after,
+    diff: {
+      modified_date: read.row.modified_date,
+      modified_by_id: read.row.modified_by_id,
+      identity_added: read.identities.length,
+    },
+    details: { issuer: want.issuer, id: want.externalId },
+  });
+  const made = await commitLink(db, {
+    userId: row.id,
+    version: read.version,
+    now,
+    byId: caller.userId,
+    identity,
+    entry,
+  });
+  if (!made) return undefined;
+  deps.changed?.(["dev_users.identities.link"]);
+  return after;
 }
 
 export async function unlinkIdentity(

@@ -5,7 +5,7 @@
 // its entry by forgetting it.
 import type { Kysely } from "kysely";
 import { appendJournalEntry } from "../db/repositories/journal.js";
-import type { Database } from "../db/types.js";
+import type { Database, NewJournalEntry } from "../db/types.js";
 import type { Caller, Deps } from "./context.js";
 import { packForJournal } from "./journal-codec.js";
 
@@ -107,6 +107,26 @@ export function contextOf(caller: Caller): Context {
 
 const json = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
 
+/** The journal's row for `change`, made by whoever `context` names. */
+export function entryOf(deps: Deps, context: Context, c: Change): NewJournalEntry {
+  const orgId = c.orgId ?? context.orgId;
+  if (orgId === undefined) throw new Error(`journal: ${c.operation} names no org`);
+  return {
+    org_id: orgId,
+    created_date: deps.now(),
+    actor_type: context.actor.type,
+    actor_id: "number" in context.actor ? context.actor.number : null,
+    operation: c.operation,
+    object_type: c.object.type,
+    object_id: c.object.id,
+    related_id: c.relatedId ?? null,
+    before: c.diff ? json({ diff: c.diff }) : json(packForJournal(c.before)),
+    after: json(packForJournal(c.after)),
+    details: json(packForJournal(c.details)),
+    request_id: context.requestId ?? null,
+  };
+}
+
 /** Runs `work` as one write transaction, with the journal its change is recorded in. */
 export function journalled<T>(
   deps: Deps,
@@ -123,22 +143,7 @@ export function journalled<T>(
     let unchanged = false;
     const journal: Journal = {
       record: async (c) => {
-        const orgId = c.orgId ?? context.orgId;
-        if (orgId === undefined) throw new Error(`journal: ${c.operation} names no org`);
-        await appendJournalEntry(trx, {
-          org_id: orgId,
-          created_date: deps.now(),
-          actor_type: context.actor.type,
-          actor_id: "number" in context.actor ? context.actor.number : null,
-          operation: c.operation,
-          object_type: c.object.type,
-          object_id: c.object.id,
-          related_id: c.relatedId ?? null,
-          before: c.diff ? json({ diff: c.diff }) : json(packForJournal(c.before)),
-          after: json(packForJournal(c.after)),
-          details: json(packForJournal(c.details)),
-          request_id: context.requestId ?? null,
-        });
+        await appendJournalEntry(trx, entryOf(deps, context, c));
         ops.push(c.operation);
       },
       unchanged: () => {
