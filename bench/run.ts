@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { againstBench, againstTable } from "./against.js";
 import { backlogBench, backlogTable } from "./backlog.js";
+import { capacityBench, capacityTable } from "./capacity.js";
 import { check, settle } from "./checks.js";
 import { consoleBench, consoleTable } from "./console.js";
 import { importBench, importTable } from "./import.js";
@@ -37,6 +38,7 @@ const { values: opt } = parseArgs({
     webhooks: { type: "string" },
     backlog: { type: "string" },
     console: { type: "string" },
+    capacity: { type: "string" },
     against: { type: "string" },
     rounds: { type: "string", default: "6" },
     slice: { type: "string", default: "4" },
@@ -281,6 +283,17 @@ async function main(): Promise<void> {
       );
       process.stdout.write(`${statementTable(rows)}\n`);
       result = { statements: rows };
+    } else if (opt.capacity !== undefined) {
+      if (dialect !== "postgres") throw new Error("--capacity measures PostgreSQL: use it with --db postgres");
+      const rows = await capacityBench(
+        db,
+        (opt.capacity || "1,2,3").split(",").map((c) => int("capacity", c)),
+        scenarioList(opt.scenarios, ["link", "get", "list"]),
+        { org: ORG, adminEmail: ADMIN_EMAIL, users: int("users", opt.users), connections, duration },
+        log,
+      );
+      process.stdout.write(`${capacityTable(rows)}\n`);
+      result = { capacity: rows };
     } else if (opt.console !== undefined) {
       const figures = await consoleBench(
         db,

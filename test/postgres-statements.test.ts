@@ -4,6 +4,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import pg from "pg";
+import { loadFixtures } from "../src/fixtures/load.js";
+import { systemClock } from "../src/services/context.js";
 import { skipUnlessPostgres } from "./helpers/databases.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 
@@ -51,5 +53,43 @@ describe("PostgreSQL named statements and a live migration", { skip: await skipU
     assert.ok(statuses.filter((st) => st !== 200).length <= POOL_MAX, statuses.join(","));
     assert.deepEqual(statuses.slice(-POOL_MAX), Array(POOL_MAX).fill(200), statuses.join(","));
     assert.equal((await get(me)).body.dev_user.id, me);
+  });
+});
+
+describe("PostgreSQL planner statistics after a bulk load", { skip: await skipUnlessPostgres() }, () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer({ dialect: "postgres" });
+  });
+  after(() => s.close());
+
+  it("a load of thousands of users refreshes the statistics, so the first list after it uses the org's index", async () => {
+    const analyzed = async () => {
+      const client = new pg.Client({ connectionString: s.databaseUrl });
+      await client.connect();
+      try {
+        const { rows } = await client.query(
+          "select relname, last_analyze from pg_stat_user_tables where relname in ('dev_users', 'external_identities') order by relname",
+        );
+        return rows as { relname: string; last_analyze: Date | null }[];
+      } finally {
+        await client.end();
+      }
+    };
+    const before = await analyzed();
+    const users = Array.from({ length: 2000 }, (_, i) => ({
+      email: `bulk${i}@stats.test`,
+      state: "active",
+      external_identities: [{ issuer: "slack", id: `S${i}` }],
+    }));
+    const summary = await loadFixtures({ db: s.running.db, now: systemClock }, "stats", users);
+    assert.equal(summary.created, 2000);
+    const after = await analyzed();
+    assert.equal(after.length, 2);
+    for (const row of after) {
+      const was = before.find((b) => b.relname === row.relname)?.last_analyze ?? null;
+      assert.ok(row.last_analyze, `${row.relname} analyzed`);
+      assert.ok(!was || row.last_analyze > was, `${row.relname} analyzed again by the load`);
+    }
   });
 });

@@ -30,6 +30,7 @@ import {
   usersByNumber,
 } from "../db/repositories/import.js";
 import { allocateUserNumbers, ensureOrg } from "../db/repositories/orgs.js";
+import { refreshPlannerStatistics } from "../db/repositories/statistics.js";
 import type { Database } from "../db/types.js";
 import type { Deps } from "./context.js";
 import { differingField, named } from "./import-compare.js";
@@ -286,6 +287,9 @@ async function finish(run: Run, org: string): Promise<void> {
   if (cycle) throw new FixtureError(`${cycle}: reports_to: this would make a reporting cycle`);
 }
 
+/** A load this large refreshes PostgreSQL's planner statistics before it returns. */
+const STATISTICS_AFTER = 1000;
+
 /**
  * Adds the users of `records` to `org` (made if needed) in one transaction: all of them, or,
  * at the first record that cannot be loaded, none.
@@ -296,7 +300,7 @@ export async function importUsers(
   records: AsyncIterable<ImportUser>,
   actor: Actor = { type: "cli" },
 ): Promise<ImportSummary> {
-  return journalled(deps, { actor }, async (trx, journal) => {
+  const summary = await journalled(deps, { actor }, async (trx, journal) => {
     const now = deps.now();
     const orgRow = await ensureOrg(trx, org, now);
     const run: Run = { trx, orgId: orgRow.id, now, created: 0, unchanged: 0 };
@@ -330,4 +334,6 @@ export async function importUsers(
     }
     return { org, created: run.created, unchanged: run.unchanged, warnings };
   });
+  if (summary.created >= STATISTICS_AFTER) await refreshPlannerStatistics(deps.db.kysely);
+  return summary;
 }

@@ -10,6 +10,7 @@ import type { Kysely } from "kysely";
 import { openSqliteFile } from "../sqlite-driver.js";
 import type { Database } from "../types.js";
 import { allocateUserNumbers } from "./orgs.js";
+import { refreshPlannerStatistics } from "./statistics.js";
 
 export interface SeedIdentity {
   issuer: string;
@@ -291,6 +292,7 @@ export function kyselySeedWriter(db: Kysely<Database>, orgId: number, identities
         .execute();
     },
     async close() {
+      await refreshPlannerStatistics(db);
       await db.destroy();
     },
   };
