@@ -5,6 +5,7 @@ import type { Config } from "./config.js";
 import { type Connections, trackConnections } from "./connections.js";
 import type { Db } from "./db/database.js";
 import { ApiError, unavailable } from "./errors.js";
+import { parseDevUserId } from "./ids.js";
 import { AccessLog } from "./plugins/access-log.js";
 import { answerClientError, answerFrameworkError, isScimUrl, registerErrorHandling } from "./plugins/error-handler.js";
 import { decodeBody, parseJsonBody } from "./plugins/json-body.js";
@@ -195,6 +196,19 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     req.scim = { ...scim, requestId: req.id };
   }
 
+  /**
+   * The user a GET dev-users.get names, read with authentication (its query is parsed before this
+   * hook; a POST's body is not). An id that does not parse is left to the route to refuse.
+   */
+  const askedFor = (query: unknown, org: string): number | undefined => {
+    const id = (query as { id?: unknown } | undefined)?.id;
+    if (typeof id !== "string") return undefined;
+    try {
+      return parseDevUserId(id, "id", org);
+    } catch {
+      return undefined;
+    }
+  };
   /** Operations answered with the caller's own row and identities: read with authentication. */
   const SELF_READS = new Set(["dev-users-self", "dev-users-self-post"]);
   app.addHook("onRequest", async (req, reply) => {
@@ -219,7 +233,10 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     if (authError) throw authError;
     if (verified) {
       const id = (req.routeOptions.schema as { operationId?: string } | undefined)?.operationId;
-      req.caller = await auth.callerFor(verified.claims, { identities: id !== undefined && SELF_READS.has(id) });
+      req.caller = await auth.callerFor(verified.claims, {
+        identities: id !== undefined && SELF_READS.has(id),
+        user: id === "dev-users-get" ? askedFor(req.query, verified.claims.org) : undefined,
+      });
       req.caller.requestId = req.id;
       // A route without a scope decision (none should exist) is open to unscoped tokens only.
       const scope = req.routeOptions.config.scope;

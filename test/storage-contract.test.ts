@@ -109,6 +109,38 @@ for (const { dialect, skip } of await testDialects())
       }
     });
 
+    it("dev-users.get by GET (read with authentication on PostgreSQL) answers as by POST, and 404 alike", async () => {
+      const get = (id: string) => s.http("GET", `/dev-users.get?id=${encodeURIComponent(id)}`);
+      const post = (id: string) => s.http("POST", "/dev-users.get", { body: { id } });
+      const me = (await s.http("GET", "/dev-users.self")).body.dev_user;
+      const made = await s.http("POST", "/dev-users.create", {
+        body: { email: "fetched@x.test", state: "shadow", custom_fields: { note: "<b>x</b>", n: 2 } },
+      });
+      assert.equal(made.status, 201, made.text);
+      const other = made.body.dev_user.id as string;
+      await s.http("POST", "/dev-users.update", { body: { id: other, reports_to: me.id, job_title: "Engineer" } });
+      for (const issuer of ["fa", "fb"])
+        await s.http("POST", "/dev-users.identities.link", { body: { dev_user: other, issuer, id: `f-${issuer}` } });
+      for (const id of [me.id, other, me.display_id]) {
+        const [a, b] = [await get(id), await post(id)];
+        assert.equal(a.status, 200, a.text);
+        assert.deepEqual(a.body, b.body, id);
+      }
+      assert.equal((await get(other)).body.dev_user.external_identities.length, 2);
+      for (const id of ["DEVU-999999", devUserDon("someone-else", 1), "nonsense"]) {
+        const [a, b] = [await get(id), await post(id)];
+        assert.equal(a.status, b.status, id);
+        assert.deepEqual(a.body, b.body, id);
+        assert.ok(a.status === 404 || a.status === 400, `${id}: ${a.status}`);
+      }
+      // A revoked token is refused before anything of the user it asks for is answered.
+      const member = await s.user("fetch-member@x.test", "member");
+      await s.http("POST", "/auth-tokens.delete", { token: member.token, body: {} });
+      const refused = await s.http("GET", `/dev-users.get?id=${encodeURIComponent(other)}`, { token: member.token });
+      assert.equal(refused.status, 401);
+      assert.equal(refused.body.dev_user, undefined);
+    });
+
     describe("uniqueness", () => {
       it("the database refuses a second owner of an (issuer, id) in one org, and allows it in another", async () => {
         const a = await newOrg(db, "uq-a");

@@ -170,7 +170,7 @@ export class Authenticator {
    * token are refused on their very next request. The rows are read again unless nothing has been
    * written since they were last read (SQLite's data version; on PostgreSQL, always).
    */
-  async callerFor(claims: TokenClaims, opts: { identities?: boolean } = {}): Promise<Caller> {
+  async callerFor(claims: TokenClaims, opts: { identities?: boolean; user?: number } = {}): Promise<Caller> {
     let orgId = this.orgIds.get(claims.org);
     if (orgId === undefined) {
       const org = await findOrgBySlug(this.deps.db.kysely, claims.org);
@@ -186,11 +186,22 @@ export class Authenticator {
     let user = memo && memo.version === version ? memo.row : undefined;
     let token: TokenState | undefined = memo?.token;
     let identities: IdentityRow[] | undefined;
+    let fetched: Caller["fetched"];
     if (!user) {
       // Where no memo keeps them (PostgreSQL), a request that answers with the caller's own
       // identities reads them in this same statement.
       const withIdentities = opts.identities === true && version === undefined;
-      const found = await findCallerWithToken(this.deps.db.kysely, orgId, claims.sub, claims.jti, withIdentities);
+      // Likewise a dev-users.get reads the user it asks for in this statement.
+      const target = version === undefined ? opts.user : undefined;
+      const found = await findCallerWithToken(
+        this.deps.db.kysely,
+        orgId,
+        claims.sub,
+        claims.jti,
+        withIdentities,
+        target,
+      );
+      if (found && target !== undefined) fetched = { number: target, user: found.target ?? null };
       assertThat(found && found.user.state === "active", () => unauthenticated("the token's user is not active"));
       user = found.user;
       token = found.token;
@@ -226,6 +237,7 @@ export class Authenticator {
       role,
       row: user,
       identities,
+      fetched,
       memo,
       token: {
         jti: claims.jti,

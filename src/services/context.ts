@@ -14,6 +14,8 @@ export interface Caller {
   row?: DevUserRow;
   /** The caller's identities, when authentication read them with the row (PostgreSQL, self). */
   identities?: IdentityRow[];
+  /** The user this request asks for, by number, read with the caller (null: the org has none). */
+  fetched?: { number: number; user: { row: DevUserRow; identities: IdentityRow[] } | null };
   /** What is remembered about the caller between requests, where the database can tell. */
   memo?: CallerMemo;
   /** The request's id (Fastify's), recorded with every change it makes. */

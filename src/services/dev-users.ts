@@ -164,7 +164,11 @@ async function buildPatch(
 
 export async function getDevUser(deps: Deps, caller: Caller, id: string): Promise<WireDevUser> {
   const db = deps.db.kysely;
-  const found = await findDevUserWithIdentitiesByNumber(db, caller.orgId, parseDevUserId(id, "id", caller.org));
+  const number = parseDevUserId(id, "id", caller.org);
+  const found =
+    caller.fetched?.number === number
+      ? caller.fetched.user
+      : await findDevUserWithIdentitiesByNumber(db, caller.orgId, number);
   assertThat(found, () => notFound("dev user"));
   return hydrateOne(db, caller, found.row, found.identities);
 }

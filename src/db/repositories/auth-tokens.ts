@@ -59,6 +59,23 @@ const callerRowWithIdentities = prepared((db, orgId: number, number: number, jti
   ),
 );
 
+/** A user of the caller's org, with its identities, as JSON (PostgreSQL): dev-users.get in the same read. */
+export interface FetchedUser {
+  row: DevUserRow;
+  identities: IdentityRow[];
+}
+
+// The caller and the user a dev-users.get asks for, in one statement. The org is the caller's
+// own (from the token, whose signature was checked before any read), so the target cannot be
+// another org's; authentication still decides before anything of it is answered.
+const callerRowWithUser = prepared((db, orgId: number, number: number, jti: string, target: number) =>
+  callerQuery(db, orgId, number, jti).select(
+    sql<FetchedUser | null>`(select json_build_object('row', row_to_json(t), 'identities',
+      (select coalesce(json_agg(i order by i.id), '[]'::json) from external_identities i where i.dev_user_id = t.id))
+      from dev_users t where t.org_id = dev_users.org_id and t.number = ${target})`.as("c_target"),
+  ),
+);
+
 /**
  * The user an org knows by `number`, and the row of the token `jti` of that org (undefined when
  * the org has no such token): what authentication checks on every request.
@@ -70,14 +87,26 @@ export async function findCallerWithToken(
   jti: string,
   /** Also the user's identities, in link order (PostgreSQL only). */
   withIdentities = false,
-): Promise<{ user: DevUserRow; token: TokenState | undefined; identities?: IdentityRow[] } | undefined> {
-  const row: ({ c_identities?: IdentityRow[] } & NonNullable<Awaited<ReturnType<typeof callerRow.first>>>) | undefined =
-    withIdentities
-      ? await callerRowWithIdentities.first(db, orgId, number, jti)
-      : await callerRow.first(db, orgId, number, jti);
+  /** Also this user of the org, by number, with its identities (PostgreSQL only): null if none. */
+  target?: number,
+): Promise<
+  | { user: DevUserRow; token: TokenState | undefined; identities?: IdentityRow[]; target?: FetchedUser | null }
+  | undefined
+> {
+  const row:
+    | ({ c_identities?: IdentityRow[]; c_target?: FetchedUser | null } & NonNullable<
+        Awaited<ReturnType<typeof callerRow.first>>
+      >)
+    | undefined =
+    target !== undefined
+      ? await callerRowWithUser.first(db, orgId, number, jti, target)
+      : withIdentities
+        ? await callerRowWithIdentities.first(db, orgId, number, jti)
+        : await callerRow.first(db, orgId, number, jti);
   if (!row) return undefined;
   const {
     c_identities: identities,
+    c_target: fetched,
     t_subject,
     t_type,
     t_scopes,
@@ -108,6 +137,7 @@ export async function findCallerWithToken(
               t_maker_generation !== null &&
               Number(m_generation) === Number(t_maker_generation)),
         };
+  if (target !== undefined) return { user, token, target: fetched ?? null };
   return identities === undefined ? { user, token } : { user, token, identities };
 }
 
