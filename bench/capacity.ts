@@ -29,8 +29,12 @@ function ticksOf(pid: string): number {
   }
 }
 
-/** Every PostgreSQL process's CPU µs by pid: backends come and go, so both ends are kept. */
-function postgresCpu(): Map<string, number> {
+/**
+ * The CPU µs, by pid, of the PostgreSQL backends serving `database` (their title names it), so
+ * other databases' work on the same server is not counted; backends come and go, so both ends are
+ * kept. The server's shared processes (WAL writer, checkpointer, autovacuum) are not in it.
+ */
+function postgresCpu(database: string): Map<string, number> {
   const out = new Map<string, number>();
   for (const pid of readdirSync("/proc")) {
     if (!/^\d+$/.test(pid)) continue;
@@ -40,7 +44,14 @@ function postgresCpu(): Map<string, number> {
     } catch {
       continue;
     }
-    if (comm === "postgres") out.set(pid, ticksOf(pid));
+    if (comm !== "postgres") continue;
+    let title = "";
+    try {
+      title = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    } catch {
+      continue;
+    }
+    if (title.includes(` ${database} `)) out.set(pid, ticksOf(pid));
   }
   return out;
 }
@@ -58,6 +69,7 @@ export async function capacityBench(
   o: { org: string; adminEmail: string; users: number; connections: number; duration: number },
   log: (line: string) => void,
 ): Promise<CapacityRow[]> {
+  const database = new URL(db.url).pathname.slice(1);
   log((await cli(db.url, ["seed", "--users", String(o.users), "--org", o.org])).trim());
   const token = (await cli(db.url, ["token", "create", "--email", o.adminEmail, "--org", o.org])).trim();
   const rows: CapacityRow[] = [];
@@ -67,7 +79,7 @@ export async function capacityBench(
     try {
       for (let i = 0; i < n; i++) services.push(await startService(db.url, token));
       for (const scenario of scenarios) {
-        const pgBefore = postgresCpu();
+        const pgBefore = postgresCpu(database);
         const svcBefore = services.map((s) => ticksOf(String(s.child.pid)));
         const results: LoadResult[] = await Promise.all(
           services.map((s, i) =>
@@ -85,7 +97,7 @@ export async function capacityBench(
           ),
         );
         const total = results.reduce((a, r) => a + r.total, 0);
-        const pgMicros = spent(pgBefore, postgresCpu()) / total;
+        const pgMicros = spent(pgBefore, postgresCpu(database)) / total;
         const serviceMicros = services.reduce((a, s, i) => a + ticksOf(String(s.child.pid)) - svcBefore[i]!, 0) / total;
         const row: CapacityRow = {
           instances: n,
@@ -119,7 +131,7 @@ export function capacityTable(rows: CapacityRow[]): string {
     );
   lines.push(
     "",
-    "The load includes the work load generation itself puts on PostgreSQL only through the service; the machine's other work (other processes, autocannon) is not counted in either column.",
+    "PostgreSQL CPU: the backends serving the bench's database only (not the WAL writer, checkpointer or autovacuum, nor other databases). Service CPU: the instances' processes.",
   );
   return lines.join("\n");
 }
