@@ -29,6 +29,7 @@ import type { Operation } from "./services/journal.js";
 import { KeyRing } from "./services/keys.js";
 import { authenticateScim } from "./services/scim-auth.js";
 import { OPERATION_SCOPES, type OperationScope, requireOperationScope } from "./services/scopes.js";
+import { refuseOnetimeToken } from "./services/token-exchange.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -238,6 +239,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
         user: id === "dev-users-get" ? askedFor(req.query, verified.claims.org) : undefined,
       });
       req.caller.requestId = req.id;
+      refuseOnetimeToken(req.caller, id);
       // A route without a scope decision (none should exist) is open to unscoped tokens only.
       const scope = req.routeOptions.config.scope;
       requireOperationScope(req.caller.token?.scopes, scope === undefined ? "full" : scope);

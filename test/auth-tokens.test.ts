@@ -133,10 +133,20 @@ for (const { dialect, skip } of await testDialects()) {
         requested_token_type: PAT,
         grant_type: "urn:ietf:params:oauth:grant-type:token-exchange",
       });
-      assertError(exchange, 400, "invalid_enum_value", {
-        field_name: "grant_type",
-        allowed_values: ["urn:devrev:params:oauth:grant-type:token-issue"],
-      });
+      // A token exchange is for sign-in links' tokens only (test/signin-link.test.ts).
+      assertError(exchange, 400, "value_not_permitted", { field_name: "grant_type" });
+      assertError(
+        await create(s.adminToken, { requested_token_type: PAT, grant_type: "urn:example:grant" }),
+        400,
+        "invalid_enum_value",
+        {
+          field_name: "grant_type",
+          allowed_values: [
+            "urn:devrev:params:oauth:grant-type:token-issue",
+            "urn:ietf:params:oauth:grant-type:token-exchange",
+          ],
+        },
+      );
       assertError(await create(s.adminToken, {}), 400, "missing_required_field", {
         field_name: "requested_token_type",
       });

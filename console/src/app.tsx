@@ -25,15 +25,16 @@ function useSessionToken(): string | undefined {
 }
 
 export function App() {
+  // Taken before anything reads the address: the link's token leaves it on the first render.
+  const [onetime] = useState(() => takeSigninFragment());
   const token = useSessionToken();
   const hash = useHash();
   const [me, setMe] = useState<Me | undefined>();
   const [signinError, setSigninError] = useState<unknown>();
-  const [exchanging, setExchanging] = useState(() => location.hash.startsWith("#signin="));
+  const [exchanging, setExchanging] = useState(onetime !== undefined);
   const [loadError, setLoadError] = useState<unknown>();
 
   useEffect(() => {
-    const onetime = takeSigninFragment();
     if (!onetime) return;
     exchangeSigninToken(onetime)
       .catch((err) => setSigninError(err))

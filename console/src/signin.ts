@@ -15,7 +15,7 @@ const SESSION_MINUTES = 720;
 export function takeSigninFragment(): string | undefined {
   const m = /^#signin=([^&]+)/.exec(location.hash);
   if (!m) return undefined;
-  history.replaceState(null, "", `${location.pathname}${location.search}`);
+  history.replaceState(null, "", `${location.pathname}${location.search}#/users`);
   return decodeURIComponent(m[1]!);
 }
 

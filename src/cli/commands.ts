@@ -9,6 +9,7 @@ import { AdminError, issueToken, setRole } from "../services/admin.js";
 import { systemClock } from "../services/context.js";
 import { createSigningKey, ensureSigningKey, KeyRing, retireKey } from "../services/keys.js";
 import { SCOPE_NAMES } from "../services/scopes.js";
+import { SIGNIN_LINK_SECONDS } from "../services/token-exchange.js";
 import { type OptionSpec, parseDuration, parseEmail, parseOrg, UsageError } from "./args.js";
 
 export interface Command {
@@ -64,6 +65,39 @@ export const COMMANDS: Command[] = [
       } finally {
         await db.close();
       }
+      return 0;
+    },
+  },
+  {
+    words: ["console"],
+    summary: "print a sign-in link to the web console for an active user, good once for 10 minutes",
+    options: {
+      email: EMAIL,
+      org: ORG,
+      url: {
+        type: "string",
+        value: "<base>",
+        description: "the service's address as the browser reaches it (default: http://localhost:$PORT)",
+      },
+    },
+    notes:
+      "The link carries a one-time token after '#', which browsers never send to a server. Opening it\nexchanges that token for a console session and removes it from the address bar; a second use fails.",
+    run: async (v) => {
+      const config = loadConfig();
+      const base = (str(v.url) ?? `http://localhost:${config.port}`).replace(/\/+$/, "");
+      if (!/^https?:\/\/[^\s#?]+$/.test(base)) throw new UsageError(`--url must be an http(s) address, got "${base}"`);
+      const input = {
+        email: parseEmail(str(v.email)),
+        org: parseOrg(str(v.org)),
+        ttlSeconds: SIGNIN_LINK_SECONDS,
+        hint: "sign-in link",
+        type: "session:onetime" as const,
+      };
+      const token = await withDb(async (db) => {
+        await ensureSigningKey(db.kysely, systemClock());
+        return issueToken({ db, now: systemClock }, new KeyRing(db.kysely), input);
+      });
+      out(`${base}/console/#signin=${token}`);
       return 0;
     },
   },

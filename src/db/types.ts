@@ -114,7 +114,7 @@ export interface AuthTokensTable {
   jti: string;
   /** The user the token acts as, by number in the org. */
   subject: number;
-  type: "pat" | "pat:act-as";
+  type: "pat" | "pat:act-as" | "session:onetime";
   /** Space-separated and sorted; null for the subject's full rights. */
   scopes: string | null;
   token_hint: string | null;

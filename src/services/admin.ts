@@ -38,6 +38,8 @@ export interface IssueTokenInput {
   scope?: string;
   /** The token's label, as auth-tokens.create's token_hint. */
   hint?: string;
+  /** A personal token (the default), or a sign-in link's one-time token (services/token-exchange.ts). */
+  type?: "pat" | "session:onetime";
 }
 
 /** Mints a token for an active user of an org; an empty org's first user is made its admin. */
@@ -90,7 +92,7 @@ async function issue(
       orgId: found.orgId,
       org: input.org,
       subject: found.user,
-      type: "pat" as const,
+      type: input.type ?? "pat",
       scopes,
       hint: input.hint,
       ttlSeconds: input.ttlSeconds,

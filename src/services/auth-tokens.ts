@@ -18,7 +18,9 @@ import type { Caller, CallerToken, Deps } from "./context.js";
 import { type Journal, journalled } from "./journal.js";
 import type { KeyRing } from "./keys.js";
 import { requestedScopes, requireScope } from "./scopes.js";
+import { EXCHANGE_GRANT, exchangeSigninToken } from "./token-exchange.js";
 import {
+  API_TOKEN_TYPES,
   DEVREV_TOKEN_TYPES,
   parseTokenDon,
   recordToken,
@@ -40,8 +42,8 @@ export const MAX_EXPIRES_MINUTES = 1440;
 export const MAX_LIVE_TOKENS = 50;
 /** How long a revoked or expired token is still shown by get, before its row is forgotten. */
 const KEEP_DEAD_DAYS = 30;
-const GRANT_TYPES = ["urn:devrev:params:oauth:grant-type:token-issue"];
-const SUPPORTED_TYPES = Object.values(TOKEN_TYPE_URN);
+const GRANT_TYPES = ["urn:devrev:params:oauth:grant-type:token-issue", EXCHANGE_GRANT];
+const SUPPORTED_TYPES = API_TOKEN_TYPES.map((t) => TOKEN_TYPE_URN[t]);
 
 export interface CreateTokenInput {
   requested_token_type?: string;
@@ -77,7 +79,7 @@ function tokenType(raw: string | undefined, field: string): TokenType {
     raw !== undefined,
     () => new ApiError("missing_required_field", `${field} is required`, { field_name: field }),
   );
-  const found = (Object.entries(TOKEN_TYPE_URN) as [TokenType, string][]).find(([, urn]) => urn === raw);
+  const found = API_TOKEN_TYPES.map((t) => [t, TOKEN_TYPE_URN[t]] as const).find(([, urn]) => urn === raw);
   if (!found) {
     // Application tokens would need service accounts, which this directory does not have.
     throw enumError(field, raw, SUPPORTED_TYPES);
@@ -135,6 +137,9 @@ export async function createAuthToken(
   input: CreateTokenInput,
 ): Promise<CreateTokenOutput> {
   const own = callerToken(caller);
+  if (input.grant_type === EXCHANGE_GRANT || own.type === "session:onetime") {
+    return exchangeSigninToken(deps, keys, caller, { ...input, ttlSeconds: lifetimeSeconds(input) });
+  }
   requireScope(own.scopes, "tokens:manage");
   // An act-as token holds its maker's authority for one purpose; tokens it minted would hold it
   // out of the maker's sight, listed as the subject's own.

@@ -43,7 +43,7 @@ export interface ScimCaller {
 /** The calling token, as its claims and its row say. */
 export interface CallerToken {
   jti: string;
-  type: "pat" | "pat:act-as";
+  type: "pat" | "pat:act-as" | "session:onetime";
   /** Undefined for the user's full rights. */
   scopes: ReadonlySet<Scope> | undefined;
   /** Seconds since the epoch. */

@@ -16,9 +16,15 @@ import type { UserSummary } from "./wire.js";
 export const TOKEN_TYPE_URN = {
   pat: "urn:devrev:params:oauth:token-type:pat",
   "pat:act-as": "urn:devrev:params:oauth:token-type:pat:act-as",
+  // A sign-in link's token (`devusers console`): accepted only to be exchanged, once, for a
+  // personal token (services/token-exchange.ts). Never minted through auth-tokens.create.
+  "session:onetime": "urn:devrev:params:oauth:token-type:session:onetime",
 } as const;
 
 export type TokenType = keyof typeof TOKEN_TYPE_URN;
+
+/** The types auth-tokens.create mints. */
+export const API_TOKEN_TYPES: readonly TokenType[] = ["pat", "pat:act-as"];
 
 /** Every token type DevRev's spec names (auth-token-requested-token-type); this service issues two. */
 export const DEVREV_TOKEN_TYPES: readonly string[] = [

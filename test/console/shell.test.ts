@@ -1,6 +1,9 @@
 // The console's foundation: served with strict headers, signing in with a pasted token, the
 // directory's first page, and signing out revoking the session's token.
 import assert from "node:assert/strict";
+import { issueToken } from "../../src/services/admin.js";
+import { systemClock } from "../../src/services/context.js";
+import { KeyRing } from "../../src/services/keys.js";
 import { consoleTest, useConsole } from "./browser.js";
 
 const harness = useConsole();
@@ -53,3 +56,31 @@ consoleTest("a pasted token that is not valid is refused with a sentence, not JS
   assert.doesNotMatch(text, /[{}"]/);
   assert.ok(harness().server);
 });
+
+consoleTest(
+  "a sign-in link signs in once, leaves no token in the address bar, and fails the second time",
+  async (t) => {
+    const { page, h } = t;
+    await h.server.user("link@example.com", "member");
+    const onetime = await issueToken(
+      { db: h.server.running.db, now: systemClock },
+      new KeyRing(h.server.running.db.kysely),
+      { email: "link@example.com", org: h.server.org, ttlSeconds: 600, type: "session:onetime" },
+    );
+    await page.goto(`${h.url}#signin=${onetime}`);
+    await page.getByRole("heading", { name: "Directory" }).waitFor();
+    assert.ok(!page.url().includes(onetime), "the link's token is gone from the address bar");
+    assert.ok(!page.url().includes("signin="));
+    const held = await page.evaluate(() => sessionStorage.getItem("devusers.session"));
+    assert.ok(held && held !== onetime, "the tab holds a session token, not the link's");
+    const me = await h.server.http("GET", "/dev-users.self", { token: held });
+    assert.equal(me.body.dev_user.email, "link@example.com");
+
+    const second = await t.context.newPage();
+    await second.goto(`${h.url}#signin=${onetime}`);
+    const alert = second.getByRole("alert");
+    await alert.waitFor();
+    assert.match((await alert.textContent()) ?? "", /used already|Sign in again|not valid/i);
+    assert.ok(!second.url().includes(onetime));
+  },
+);

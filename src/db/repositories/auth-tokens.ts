@@ -220,3 +220,21 @@ export async function updateAuthToken(
 ): Promise<AuthTokenRow> {
   return db.updateTable("auth_tokens").set(patch).where("id", "=", id).returningAll().executeTakeFirstOrThrow();
 }
+
+/** Revokes a live token of the org by jti and returns its row; undefined if it was revoked already. */
+export function revokeAuthTokenIfLive(
+  db: Kysely<Database>,
+  orgId: number,
+  jti: string,
+  now: string,
+  by: number,
+): Promise<AuthTokenRow | undefined> {
+  return db
+    .updateTable("auth_tokens")
+    .set({ revoked_at: now, modified_date: now, modified_by: by })
+    .where("org_id", "=", orgId)
+    .where("jti", "=", jti)
+    .where("revoked_at", "is", null)
+    .returningAll()
+    .executeTakeFirst();
+}
