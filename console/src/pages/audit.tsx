@@ -2,7 +2,7 @@
 // actor, operation, object and a date range, which apply when the form is sent.
 import { useEffect, useState } from "preact/hooks";
 import { type AuditEntry, type AuditFilters, type AuditPage as AuditResult, auditApi, OPERATIONS } from "../api-admin";
-import type { PageProps } from "../router";
+import { href, type PageProps } from "../router";
 import { ErrorText } from "../ui/alert";
 
 type Cursor = { cursor: string; mode: "after" | "before" };
@@ -145,7 +145,11 @@ function EntryTable({ entries }: { entries: AuditEntry[] }) {
             <td>{who(e.actor)}</td>
             <td>{e.operation}</td>
             <td>
-              {e.object.display_id ?? e.object.id ?? e.object.type}
+              {e.object.type === "dev_user" && e.object.display_id ? (
+                <a href={href(`/users/${e.object.display_id}`)}>{e.object.display_id}</a>
+              ) : (
+                (e.object.id ?? e.object.type)
+              )}
               {e.related_object ? ` (with ${e.related_object.display_id ?? e.related_object.id})` : ""}
             </td>
           </tr>

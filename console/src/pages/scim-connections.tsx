@@ -66,11 +66,12 @@ export function ScimConnections() {
                 <td>{c.default_role}</td>
                 <td>{c.enabled ? "Enabled" : "Disabled"}</td>
                 <td>{c.token_status}</td>
-                <td class="actions">
+                <td>
                   <button
                     type="button"
                     class="small"
                     disabled={busy}
+                    aria-label={`${c.enabled ? "Disable" : "Enable"} ${c.issuer}`}
                     onClick={() =>
                       void act(
                         () => scimApi.setEnabled(c.id, !c.enabled),
@@ -78,17 +79,18 @@ export function ScimConnections() {
                       )
                     }
                   >
-                    {c.enabled ? `Disable ${c.issuer}` : `Enable ${c.issuer}`}
+                    {c.enabled ? "Disable" : "Enable"}
                   </button>
                   <button
                     type="button"
                     class="small"
                     disabled={busy}
+                    aria-label={`New token for ${c.issuer}`}
                     onClick={() =>
                       void act(() => scimApi.rotate(c.id), `${c.issuer} has a new token; the old one no longer works.`)
                     }
                   >
-                    New token for {c.issuer}
+                    New token
                   </button>
                 </td>
               </tr>

@@ -82,8 +82,13 @@ export function TokensPage(_props: PageProps) {
                   {shortId(t.id) === current ? (
                     "This session"
                   ) : (
-                    <button type="button" class="small danger" onClick={() => setRevoking(t)}>
-                      Revoke {t.token_hint ?? shortId(t.id)}
+                    <button
+                      type="button"
+                      class="small danger"
+                      onClick={() => setRevoking(t)}
+                      aria-label={`Revoke ${t.token_hint ?? shortId(t.id)}`}
+                    >
+                      Revoke
                     </button>
                   )}
                 </td>
@@ -164,19 +169,16 @@ function CreateToken(props: { open: boolean; isAdmin: boolean; onClose: () => vo
         <fieldset>
           <legend>Scopes (none: all of your rights)</legend>
           {SCOPES.filter((s) => props.isAdmin || !s.adminOnly).map((s) => (
-            <div key={s.name}>
+            <label key={s.name}>
               <input
-                id={`scope-${s.name}`}
                 type="checkbox"
                 checked={scopes.includes(s.name)}
                 onChange={(e) =>
                   setScopes(e.currentTarget.checked ? [...scopes, s.name] : scopes.filter((x) => x !== s.name))
                 }
               />{" "}
-              <label for={`scope-${s.name}`}>
-                {s.label} ({s.name})
-              </label>
-            </div>
+              {s.label} ({s.name})
+            </label>
           ))}
         </fieldset>
         <ErrorText error={error} />

@@ -93,12 +93,18 @@ export function WebhooksPage(_props: PageProps) {
                 <td>{w.url}</td>
                 <td>{(w.event_types ?? []).join(", ") || "Only the handshake"}</td>
                 <td>{STATUS_TEXT[w.status] ?? w.status}</td>
-                <td class="actions">
+                <td>
                   <a href={href(`/webhooks/${encodeURIComponent(w.id)}`)} aria-label={`Deliveries of ${w.url}`}>
                     Deliveries
                   </a>
-                  <button type="button" class="small" disabled={busy} onClick={() => void toggle(w)}>
-                    {w.status === "inactive" ? `Turn on ${w.url}` : `Turn off ${w.url}`}
+                  <button
+                    type="button"
+                    class="small"
+                    disabled={busy}
+                    onClick={() => void toggle(w)}
+                    aria-label={`${w.status === "inactive" ? "Turn on" : "Turn off"} ${w.url}`}
+                  >
+                    {w.status === "inactive" ? "Turn on" : "Turn off"}
                   </button>
                 </td>
               </tr>
@@ -160,15 +166,14 @@ function CreateWebhook(props: { open: boolean; onClose: () => void; onCreated: (
         <fieldset>
           <legend>Events</legend>
           {EVENT_TYPES.map((t) => (
-            <div key={t}>
+            <label key={t}>
               <input
-                id={`event-${t}`}
                 type="checkbox"
                 checked={types.includes(t)}
                 onChange={(e) => setTypes(e.currentTarget.checked ? [...types, t] : types.filter((x) => x !== t))}
               />{" "}
-              <label for={`event-${t}`}>{t}</label>
-            </div>
+              {t}
+            </label>
           ))}
         </fieldset>
         <ErrorText error={error} id="webhook-error" />
