@@ -10,6 +10,8 @@ import { ShownOnce } from "../ui/once";
 
 /** While a handshake is under way the status changes by itself; the service retries it every 5 s. */
 const RECHECK_MS = 2_000;
+/** The service gives a handshake 3 minutes; past that, a status changes only when someone acts. */
+const RECHECK_FOR_MS = 180_000;
 
 const STATUS_TEXT: Record<string, string> = {
   active: "Active",
@@ -37,11 +39,16 @@ export function WebhooksPage(_props: PageProps) {
     void load();
   }, []);
   const verifying = webhooks?.some((w) => w.status === "unverified") ?? false;
+  // A new webhook starts a new handshake, and a new window to watch it in.
   useEffect(() => {
     if (!verifying) return;
-    const timer = setInterval(() => void load(), RECHECK_MS);
+    const until = Date.now() + RECHECK_FOR_MS;
+    const timer = setInterval(() => {
+      if (Date.now() > until) clearInterval(timer);
+      else void load();
+    }, RECHECK_MS);
     return () => clearInterval(timer);
-  }, [verifying]);
+  }, [verifying, webhooks?.length]);
 
   const toggle = async (w: Webhook) => {
     setBusy(true);
