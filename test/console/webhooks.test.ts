@@ -88,6 +88,15 @@ consoleTest(
     await page.getByRole("button", { name: "Cancel" }).click();
     assert.equal(await page.getByRole("row").count(), rows, "no row was added");
     assert.equal((await h.server.sdk().webhooksList()).data.webhooks.length, before, "no webhook was made");
+
+    // An action the service refuses (the webhook went away meanwhile) leaves its row as it was.
+    const gone = (await h.server.sdk().webhooksCreate({ url: "http://127.0.0.1:9/gone" })).data.webhook;
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await page.getByRole("cell", { name: "http://127.0.0.1:9/gone", exact: true }).waitFor();
+    await h.server.sdk().webhooksDelete({ id: gone.id });
+    await page.getByRole("button", { name: "Turn off http://127.0.0.1:9/gone" }).click();
+    await page.getByRole("alert").filter({ hasText: "It was not found" }).waitFor();
+    assert.equal(await page.getByRole("button", { name: "Turn off http://127.0.0.1:9/gone" }).count(), 1);
   },
   SLOW,
 );
