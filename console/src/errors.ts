@@ -22,7 +22,7 @@ const BY_TYPE: Record<string, (b: ApiFailure["body"]) => string> = {
 };
 
 function fieldName(b: ApiFailure["body"]): string {
-  const name = b.field_name ? b.field_name.replaceAll("_", " ") : "A field";
+  const name = b.field_name ? b.field_name.replaceAll("_", " ").replace(/\burl\b/, "URL") : "A field";
   return name.charAt(0).toUpperCase() + name.slice(1);
 }
 

@@ -83,7 +83,7 @@ consoleTest(
     const alert = page.getByRole("dialog", { name: "New webhook" }).getByRole("alert");
     await alert.waitFor();
     const text = (await alert.textContent()) ?? "";
-    assert.equal(text, "Url must not hold a user name or password.");
+    assert.equal(text, "URL must not hold a user name or password.");
     await t.axe("a refused webhook");
     await page.getByRole("button", { name: "Cancel" }).click();
     assert.equal(await page.getByRole("row").count(), rows, "no row was added");
