@@ -14,13 +14,15 @@ const BY_TYPE: Record<string, (b: ApiFailure["body"]) => string> = {
   conflict: (b) => `That conflicts with what exists already${b.message ? `: ${b.message}` : "."}`,
   invalid_enum_value: (b) =>
     `${fieldName(b)} must be one of ${(b.allowed_values ?? []).join(", ") || "the allowed values"}.`,
+  value_not_permitted: (b) =>
+    typeof b.reason === "string" ? `${fieldName(b)} ${b.reason.replace(/[.]$/, "")}.` : sentence(b.message ?? ""),
   missing_required_field: (b) => `${fieldName(b)} is required.`,
   service_unavailable: () => "The service is unavailable for a moment. Try again shortly.",
   internal_error: () => "The service failed to do this. Try again; if it keeps failing, tell its operator.",
 };
 
 function fieldName(b: ApiFailure["body"]): string {
-  const name = b.field_name ? b.field_name.replaceAll("_", " ") : "A field";
+  const name = b.field_name ? b.field_name.replaceAll("_", " ").replace(/\burl\b/, "URL") : "A field";
   return name.charAt(0).toUpperCase() + name.slice(1);
 }
 

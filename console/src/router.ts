@@ -1,9 +1,13 @@
 // The console's pages, one table: a route is a pattern over the hash (#/users/DEVU-2) and the
 // page it shows. Hash routes need nothing from the server beyond /console/ itself.
 import type { ComponentType } from "preact";
+import { AuditPage } from "./pages/audit";
 import { DirectoryPage } from "./pages/directory";
 import { MergePage } from "./pages/merge";
+import { TokensPage } from "./pages/tokens";
 import { UserPage } from "./pages/user";
+import { WebhookDeliveriesPage } from "./pages/webhook-deliveries";
+import { WebhooksPage } from "./pages/webhooks";
 
 export interface PageProps {
   /** The route's named parts, decoded. */
@@ -26,6 +30,10 @@ export const ROUTES: Route[] = [
   { pattern: "/users", page: DirectoryPage, nav: "Directory" },
   { pattern: "/users/:id", page: UserPage },
   { pattern: "/users/:id/merge", page: MergePage, adminOnly: true },
+  { pattern: "/webhooks", page: WebhooksPage, nav: "Webhooks", adminOnly: true },
+  { pattern: "/webhooks/:id", page: WebhookDeliveriesPage, adminOnly: true },
+  { pattern: "/tokens", page: TokensPage, nav: "Tokens" },
+  { pattern: "/audit", page: AuditPage, nav: "Audit log", adminOnly: true },
 ];
 
 export const DEFAULT_PATH = "/users";
