@@ -1,10 +1,12 @@
 // The console's foundation: served with strict headers, signing in with a pasted token, the
 // directory's first page, and signing out revoking the session's token.
 import assert from "node:assert/strict";
+import { mkdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { issueToken } from "../../src/services/admin.js";
 import { systemClock } from "../../src/services/context.js";
 import { KeyRing } from "../../src/services/keys.js";
-import { consoleTest, useConsole } from "./browser.js";
+import { consoleTest, SCREENSHOTS, useConsole } from "./browser.js";
 
 const harness = useConsole();
 
@@ -84,3 +86,24 @@ consoleTest(
     assert.ok(!second.url().includes(onetime));
   },
 );
+
+consoleTest("the directory with a few people in it, captured for the README", async (t) => {
+  const { h } = t;
+  const people = [
+    ["ada@example.com", "Ada Lovelace", "slack", "U0ADA"],
+    ["grace@example.com", "Grace Hopper", "github", "grace"],
+    ["alan@example.com", "Alan Turing", "okta", "00u1alan"],
+    ["edsger@example.com", "Edsger Dijkstra", "jira", "edsger"],
+  ] as const;
+  const sdk = h.server.sdk();
+  for (const [email, full_name, issuer, id] of people) {
+    const made = (await sdk.devUsersCreate({ email, full_name, state: "shadow" as never })).data.dev_user;
+    await sdk.devUsersIdentitiesLink({ dev_user: made.id, issuer, id });
+  }
+  const page = await t.open("/users");
+  await page.getByRole("cell", { name: "edsger@example.com" }).waitFor();
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const path = join(SCREENSHOTS, "readme-directory.png");
+  await page.screenshot({ path });
+  assert.ok(statSync(path).size > 10_000, "a screenshot with something in it");
+});
