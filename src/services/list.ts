@@ -4,7 +4,7 @@ import {
   type DateRange,
   findDevUser,
   findDevUsers,
-  listDevUsers,
+  listDevUsersWithIdentities,
   type SortColumn,
   type SortKey,
 } from "../db/repositories/dev-users.js";
@@ -211,12 +211,17 @@ export async function listUsers(deps: Deps, caller: Caller, input: ListInput): P
     timezones: input.timezone,
   };
   const base = { orgId: caller.orgId, filter, sort: keys };
-  const fetched = await listDevUsers(db, { ...base, boundary: cursor?.key, direction, limit: pageSize });
+  const { rows: fetched, identities } = await listDevUsersWithIdentities(db, {
+    ...base,
+    boundary: cursor?.key,
+    direction,
+    limit: pageSize,
+  });
   const more = fetched.length > pageSize;
   const rows = fetched.slice(0, pageSize);
   if (direction === "before") rows.reverse();
 
-  const out: ListOutput = { dev_users: await hydrate(db, caller, rows) };
+  const out: ListOutput = { dev_users: await hydrate(db, caller, rows, identities) };
   const first = rows[0];
   const last = rows[rows.length - 1];
   if (!first || !last) return out;

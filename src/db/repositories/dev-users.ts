@@ -400,6 +400,37 @@ function keysetExpr(eb: Eb, sort: SortKey[], boundary: (string | number)[], dire
 
 /** One page in `direction`, fetched with one extra row so the caller knows whether more exist. */
 export async function listDevUsers(db: Kysely<Database>, q: ListQuery): Promise<DevUserRow[]> {
+  return readAll(db, listQuery(db, q));
+}
+
+/**
+ * A page of users with their identities. On PostgreSQL in one statement, each row's identities
+ * as JSON (a round trip fewer); on SQLite, where a second indexed read costs microseconds, the
+ * caller reads them (`identities` undefined).
+ */
+export async function listDevUsersWithIdentities(
+  db: Kysely<Database>,
+  q: ListQuery,
+): Promise<{ rows: DevUserRow[]; identities?: Map<number, IdentityRow[]> }> {
+  if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return { rows: await listDevUsers(db, q) };
+  const found = await listQuery(db, q)
+    .select(
+      sql<
+        IdentityRow[]
+      >`(select coalesce(json_agg(i order by i.id), '[]'::json) from external_identities i where i.dev_user_id = dev_users.id)`.as(
+        "page_identities",
+      ),
+    )
+    .execute();
+  const identities = new Map<number, IdentityRow[]>();
+  const rows = found.map(({ page_identities, ...row }) => {
+    identities.set(row.id, page_identities);
+    return row as DevUserRow;
+  });
+  return { rows, identities };
+}
+
+function listQuery(db: Kysely<Database>, q: ListQuery) {
   let query = db
     .selectFrom("dev_users")
     .selectAll()
@@ -413,7 +444,7 @@ export async function listDevUsers(db: Kysely<Database>, q: ListQuery): Promise<
     query = query.orderBy(`dev_users.${key.column}`, desc ? "desc" : "asc");
   }
   // A literal: SQLite prepares a statement again whenever a bound LIMIT changes (10 us a query).
-  return readAll(db, query.limit(sql.lit(q.limit + 1)));
+  return query.limit(sql.lit(q.limit + 1));
 }
 
 /** Whether any row lies beyond `boundary` in `direction` (for prev_cursor / next_cursor). */
