@@ -3,13 +3,13 @@ import {
   anyBeyond,
   type DateRange,
   findDevUser,
-  findDevUsers,
+  findDevUsersWithIdentities,
   listDevUsersWithIdentities,
   type SortColumn,
   type SortKey,
 } from "../db/repositories/dev-users.js";
 import { ownersOfIdentities } from "../db/repositories/identities.js";
-import type { DevUserRow } from "../db/types.js";
+import type { DevUserRow, IdentityRow } from "../db/types.js";
 import { ApiError, assertThat, valueNotPermitted } from "../errors.js";
 import { isoDateTime } from "../validation.js";
 import type { Caller, Deps } from "./context.js";
@@ -138,11 +138,13 @@ async function ownersPage(
   spec: string,
 ): Promise<ListOutput> {
   const db = deps.db.kysely;
-  const found =
-    ids.length === 1 ? [await findDevUser(db, caller.orgId, ids[0]!)] : await findDevUsers(db, caller.orgId, ids);
+  const { rows: found, identities }: { rows: (DevUserRow | undefined)[]; identities?: Map<number, IdentityRow[]> } =
+    ids.length === 1 && deps.db.dialect === "sqlite"
+      ? { rows: [await findDevUser(db, caller.orgId, ids[0]!)] }
+      : await findDevUsersWithIdentities(db, caller.orgId, ids);
   const rows = found.filter((r): r is DevUserRow => r !== undefined).sort((a, b) => a.number - b.number);
   const page = rows.slice(0, pageSize);
-  const out: ListOutput = { dev_users: await hydrate(db, caller, page) };
+  const out: ListOutput = { dev_users: await hydrate(db, caller, page, identities) };
   const last = page[page.length - 1];
   if (rows.length > pageSize && last) {
     out.next_cursor = encodeCursor({ sort: spec, key: [last.number], direction: "after" });

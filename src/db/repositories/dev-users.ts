@@ -94,6 +94,38 @@ export async function findDevUsers(db: Kysely<Database>, orgId: number, ids: num
 }
 
 /**
+ * Users of an org by id with their identities: on PostgreSQL in one statement (identities as
+ * JSON); on SQLite the caller reads the identities (`identities` undefined).
+ */
+export async function findDevUsersWithIdentities(
+  db: Kysely<Database>,
+  orgId: number,
+  ids: number[],
+): Promise<{ rows: DevUserRow[]; identities?: Map<number, IdentityRow[]> }> {
+  if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return { rows: await findDevUsers(db, orgId, ids) };
+  if (ids.length === 0) return { rows: [], identities: new Map() };
+  const found = await db
+    .selectFrom("dev_users")
+    .selectAll()
+    .select(
+      sql<
+        IdentityRow[]
+      >`(select coalesce(json_agg(i order by i.id), '[]'::json) from external_identities i where i.dev_user_id = dev_users.id)`.as(
+        "found_identities",
+      ),
+    )
+    .where("org_id", "=", orgId)
+    .where("id", "in", ids)
+    .execute();
+  const identities = new Map<number, IdentityRow[]>();
+  const rows = found.map(({ found_identities, ...row }) => {
+    identities.set(row.id, found_identities);
+    return row as DevUserRow;
+  });
+  return { rows, identities };
+}
+
+/**
  * Makes the calling transaction take turns with every other that locks this user, until it ends:
  * a row lock on PostgreSQL (SQLite's writers already take turns). For counts that bound inserts
  * (a user's live tokens), which no unique index can guard.
