@@ -187,6 +187,11 @@ for (const { dialect, skip } of await testDialects()) {
         .map((r) => r.json)
         .filter((e) => (e.dev_user_created ?? e.dev_user_updated)?.dev_user.id === u.id);
       assert.equal(aboutU[0].type, "dev_user_created");
+      for (const e of aboutU) {
+        const body = e.dev_user_created ?? e.dev_user_updated;
+        assert.equal(body.dev_user.role, "member", `${e.type} carries the user's role`);
+        if (body.old_dev_user) assert.equal(body.old_dev_user.role, "member", `${e.type}: the role before`);
+      }
       const links = aboutU.slice(1, 21).map((e) => e.dev_user_updated.dev_user.external_identities.length);
       assert.deepEqual(
         links,

@@ -153,6 +153,7 @@ export const devUser = {
     full_name: str,
     email: str,
     state: str,
+    role: { type: "string", enum: ["admin", "member"] },
     external_identities: {
       type: "array",
       items: {

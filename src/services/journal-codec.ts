@@ -67,8 +67,10 @@ function unpackUser(org: string, p: Packed, summaryOf: (n: number) => UserSummar
     display_name: fields.display_name,
     email: fields.email,
     state: fields.state,
-    external_identities: external_identities ?? [],
   };
+  // Entries written before users carried a role on the wire have none to show.
+  if (fields.role !== undefined) w.role = fields.role;
+  w.external_identities = external_identities ?? [];
   w.job_history = fields.job_history ?? [];
   w.availability_modes = fields.availability_modes ?? [];
   w.custom_fields = custom_fields ?? {};

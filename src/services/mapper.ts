@@ -51,6 +51,7 @@ export function toWireDevUser(
     display_name: row.display_name,
     email: row.email,
     state: row.state,
+    role: row.role === "admin" ? "admin" : "member",
     external_identities: identities.map(toWireIdentity),
     job_history: (JSON.parse(row.job_history) as StoredJobHistoryItem[]).map(toWireJob),
     availability_modes: (JSON.parse(row.availability_modes) as number[]).flatMap((id) => {

@@ -39,6 +39,8 @@ export interface WireDevUser {
   full_name?: string;
   email: string;
   state: string;
+  /** Beyond DevRev's schema (which allows extra fields): what the user may do in its org. */
+  role: "admin" | "member";
   external_identities: WireIdentity[];
   job_history: WireJobHistoryItem[];
   job_title?: string;
