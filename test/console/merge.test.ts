@@ -85,6 +85,7 @@ consoleTest(
     await page.keyboard.type(secondary.displayId);
     await page.keyboard.press("Enter");
     await page.getByRole("heading", { name: new RegExp(`Preview: ${secondary.displayId}`) }).waitFor();
+    await t.axe("a merge preview reached by keyboard");
     await tabTo(page, "Merge");
     await page.keyboard.press("Space");
     const confirm = page.getByRole("dialog").getByRole("button", { name: /^Merge DEVU/ });

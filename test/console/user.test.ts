@@ -122,6 +122,7 @@ consoleTest(
     await page.getByLabel("Role", { exact: true }).selectOption("admin");
     await page.getByRole("button", { name: "Change role" }).click();
     await page.getByText("The role is now admin.").waitFor();
+    await t.axe("the user page after a role change");
     assert.equal(await role.textContent(), "admin");
     const self = await server.http("POST", "/dev-users.self", { token: member.token, body: {} });
     assert.equal(self.body.dev_user.role, "admin");
@@ -138,6 +139,7 @@ consoleTest(
     await admin.devUsersActivate({ id: user.id });
     const page = await t.open(`/users/${user.displayId}`);
     await page.locator("ol.timeline > li").first().waitFor();
+    await t.axe("a user page with its history");
     const items = await timeline(page);
     assert.deepEqual(
       items.map((i) => i.op),
@@ -173,6 +175,7 @@ consoleTest(
     await page.keyboard.type("k-1");
     await page.keyboard.press("Enter");
     await page.getByRole("cell", { name: "gitlab", exact: true }).waitFor();
+    await t.axe("the user page after a keyboard link");
 
     await tabTo(page, "Unlink gitlab");
     await page.keyboard.press("Space");
@@ -284,6 +287,7 @@ consoleTest(
     await alert.waitFor();
     const said = (await alert.textContent()) ?? "";
     assert.match(said, /unavailable/);
+    await t.axe("the user page showing a failed write");
     assert.doesNotMatch(said, /[{}"]/);
     assert.equal(await page.locator('dd[data-field="state"]').textContent(), "active");
     await page.getByRole("button", { name: "Deactivate" }).waitFor();

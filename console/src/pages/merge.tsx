@@ -129,7 +129,7 @@ export function MergePage({ params }: PageProps) {
           <button type="button" onClick={() => setConfirming(false)}>
             Cancel
           </button>
-          <button type="button" onClick={() => void merge()}>
+          <button type="button" class="danger" onClick={() => void merge()}>
             Merge {secondary?.display_id} into {primary.display_id}
           </button>
         </div>

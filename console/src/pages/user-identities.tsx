@@ -182,7 +182,7 @@ function UnlinkDialog(props: {
         <button type="button" onClick={close}>
           Cancel
         </button>
-        <button type="button" disabled={busy} onClick={() => void confirm()}>
+        <button type="button" class="danger" disabled={busy} onClick={() => void confirm()}>
           Unlink
         </button>
       </div>

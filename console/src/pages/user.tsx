@@ -164,6 +164,7 @@ export function UserPage({ params }: PageProps) {
           </button>
           <button
             type="button"
+            class="danger"
             onClick={() => {
               setConfirmDeactivate(false);
               void act("Deactivated.", async () => {
