@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import type { Sdk } from "../helpers/server.js";
 import { consoleTest, useConsole } from "./browser.js";
-import { makeUser, tabTo } from "./pages.js";
+import { focusInDialog, makeUser, tabTo } from "./pages.js";
 
 const harness = useConsole();
 const T = { timeout: 60_000 };
@@ -88,6 +88,7 @@ consoleTest(
     await t.axe("a merge preview reached by keyboard");
     await tabTo(page, "Merge");
     await page.keyboard.press("Space");
+    await focusInDialog(page);
     const confirm = page.getByRole("dialog").getByRole("button", { name: /^Merge DEVU/ });
     await confirm.waitFor();
     await page.keyboard.press("Escape");
@@ -96,6 +97,7 @@ consoleTest(
 
     await tabTo(page, "Merge");
     await page.keyboard.press("Enter");
+    await focusInDialog(page);
     await tabTo(page, /^Merge DEVU/, 5);
     await page.keyboard.press("Enter");
     await page.getByRole("cell", { name: "okta", exact: true }).waitFor();

@@ -30,6 +30,17 @@ function focusedName(page: Page): Promise<string> {
   });
 }
 
+/**
+ * Waits until an open dialog holds the focus: a dialog opens, and takes the focus, a frame after
+ * the key that opened it, and keys pressed before that would land on the page behind it.
+ */
+export async function focusInDialog(page: Page): Promise<void> {
+  await page.waitForFunction(() => {
+    const open = document.querySelector("dialog[open]");
+    return open !== null && open.contains(document.activeElement);
+  });
+}
+
 /** Presses Tab until the focused element's name matches `name`; fails after `max` presses. */
 export async function tabTo(page: Page, name: string | RegExp, max = 60): Promise<void> {
   const want = (s: string) => (typeof name === "string" ? s === name : name.test(s));

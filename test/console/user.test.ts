@@ -3,7 +3,7 @@
 // members read only, and refused by the service if they try; a failed write changes nothing shown.
 import assert from "node:assert/strict";
 import { consoleTest, useConsole } from "./browser.js";
-import { makeUser, tabTo, timeline } from "./pages.js";
+import { focusInDialog, makeUser, tabTo, timeline } from "./pages.js";
 
 const harness = useConsole();
 const T = { timeout: 60_000 };
@@ -169,6 +169,7 @@ consoleTest(
     await tabTo(page, "Link identity");
     await page.keyboard.press("Enter");
     // The dialog takes focus on its first field.
+    await focusInDialog(page);
     await tabTo(page, "Issuer", 1);
     await page.keyboard.type("gitlab");
     await page.keyboard.press("Tab");
@@ -179,6 +180,7 @@ consoleTest(
 
     await tabTo(page, "Unlink gitlab");
     await page.keyboard.press("Space");
+    await focusInDialog(page);
     const dialog = page.getByRole("dialog");
     await dialog.getByRole("button", { name: "Unlink", exact: true }).waitFor();
     await page.keyboard.press("Escape");
@@ -187,6 +189,7 @@ consoleTest(
 
     await tabTo(page, "Unlink gitlab");
     await page.keyboard.press("Enter");
+    await focusInDialog(page);
     await tabTo(page, "Unlink", 5);
     await page.keyboard.press("Enter");
     await page.getByText("No identity is linked.").waitFor();
