@@ -87,6 +87,8 @@ export const requests = {
     {
       ...updateFields,
       id: str,
+      // Beyond DevRev's spec: how the console changes a role (admins only).
+      role: { type: "string", enum: ["admin", "member"] },
       staged_info: obj({
         sync_in_unresolved_fields: arrayOf(unresolvedField),
         sync_out_unresolved_fields: arrayOf(unresolvedField),
