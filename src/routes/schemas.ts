@@ -112,6 +112,8 @@ export const requests = {
     mode: { type: "string", enum: ["after", "before"] },
     modified_date: dateFilter,
     phone_numbers: strList,
+    // Beyond DevRev's spec: the console's name search.
+    search: { type: "string", minLength: 1, maxLength: 256 },
     sort_by: strList,
     staged_info: obj({ is_staged: { type: "boolean" } }),
     state: arrayOf({ type: "string", enum: userStates }),
