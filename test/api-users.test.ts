@@ -192,32 +192,6 @@ for (const { dialect, skip } of await testDialects())
       });
     });
 
-    describe("role on the wire", () => {
-      it("every answer that holds a dev user carries its role", async () => {
-        const self = (await admin.devUsersSelf()).data.dev_user as any;
-        assert.equal(self.role, "admin");
-        const u = (await create("roled@example.com")) as any;
-        assert.equal(u.role, "member");
-        assert.equal(((await get(u.id)) as any).role, "member");
-        const listed = (await admin.devUsersList({ email: [u.email] })).data.dev_users as any[];
-        assert.deepEqual(
-          listed.map((d) => d.role),
-          ["member"],
-        );
-        const updated = (await admin.devUsersUpdate({ id: u.id, full_name: "Ro Led" })).data.dev_user as any;
-        assert.equal(updated.role, "member");
-        const linked = (await admin.devUsersIdentitiesLink({ dev_user: u.id, issuer: "r", id: "r1" })).data
-          .dev_user as any;
-        assert.equal(linked.role, "member");
-        const unlinked = (await admin.devUsersIdentitiesUnlink({ dev_user: u.id, issuer: "r" })).data.dev_user as any;
-        assert.equal(unlinked.role, "member");
-        await s.setRole("roled@example.com", "admin");
-        assert.equal(((await get(u.id)) as any).role, "admin");
-        const raw = await s.http("GET", `/dev-users.get?id=${encodeURIComponent(u.id)}`);
-        assert.equal(raw.body.dev_user.role, "admin");
-      });
-    });
-
     describe("self", () => {
       it("answers the caller with GET and POST, and self.update changes the caller", async () => {
         const m = await s.user("selfie@example.com");

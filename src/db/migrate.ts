@@ -12,6 +12,7 @@ import * as tokenMakers from "./migrations/2026-12-02T12-00-00_auth-token-makers
 import * as journalBlocks64 from "./migrations/2026-12-02T13-00-00_journal-object-blocks-64.js";
 import * as webhookPauses from "./migrations/2026-12-02T13-30-00_webhook-pauses.js";
 import * as scimConnections from "./migrations/2026-12-02T14-00-00_scim-connections.js";
+import * as searchIndexes from "./migrations/2026-12-02T15-00-00_dev-users-search-indexes.js";
 import type { Database } from "./types.js";
 
 // Listed here rather than read from disk so the build needs no file-system lookups at start.
@@ -30,6 +31,7 @@ const migrations: Record<string, Migration> = {
   "2026-12-02T13-30-00_webhook-pauses": webhookPauses,
   "2026-12-02T10-00-00_pending-deliveries-index": pendingDeliveriesIndex,
   "2026-12-02T14-00-00_scim-connections": scimConnections,
+  "2026-12-02T15-00-00_dev-users-search-indexes": searchIndexes,
 };
 
 /** Every migration's name, oldest first. */

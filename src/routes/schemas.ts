@@ -87,6 +87,8 @@ export const requests = {
     {
       ...updateFields,
       id: str,
+      // Beyond DevRev's spec: how the console changes a role (admins only).
+      role: { type: "string", enum: ["admin", "member"] },
       staged_info: obj({
         sync_in_unresolved_fields: arrayOf(unresolvedField),
         sync_out_unresolved_fields: arrayOf(unresolvedField),
@@ -110,6 +112,8 @@ export const requests = {
     mode: { type: "string", enum: ["after", "before"] },
     modified_date: dateFilter,
     phone_numbers: strList,
+    // Beyond DevRev's spec: the console's name search.
+    search: { type: "string", minLength: 1, maxLength: 256 },
     sort_by: strList,
     staged_info: obj({ is_staged: { type: "boolean" } }),
     state: arrayOf({ type: "string", enum: userStates }),

@@ -16,6 +16,7 @@ import type { Caller, Deps } from "./context.js";
 import { hydrateOne } from "./hydrate.js";
 import { type Journal, journalled, type Operation } from "./journal.js";
 import type { KeyRing } from "./keys.js";
+import { lastAdminReason } from "./policy.js";
 import { requestedScopes } from "./scopes.js";
 import { endActAsTokensOf, recordToken, type TokenMaker } from "./token-records.js";
 
@@ -195,7 +196,7 @@ async function tokenUser(
 async function assertAnotherAdmin(trx: Kysely<Database>, orgId: number, user: DevUserRow): Promise<void> {
   const lastAdmin = user.role === "admin" && user.state === "active";
   if (lastAdmin && (await countOtherActiveAdmins(trx, orgId, user.id)) === 0) {
-    throw new AdminError(`${user.email} is the org's last active admin; make another admin first`);
+    throw new AdminError(lastAdminReason(user.email));
   }
 }
 

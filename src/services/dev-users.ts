@@ -22,8 +22,9 @@ import { isEmail, isoDateTime } from "../validation.js";
 import type { Caller, Deps } from "./context.js";
 import { availabilityModes, employmentStatuses } from "./enums.js";
 import { hydrateOne } from "./hydrate.js";
-import { type Journal, journalled, type Operation } from "./journal.js";
+import { type Journal, journalled } from "./journal.js";
 import { assertAdminRemains, requireAdmin } from "./policy.js";
+import { changeRole, recordUserChange } from "./user-changes.js";
 import type { WireDevUser } from "./wire.js";
 
 export interface CreateInput {
@@ -50,6 +51,8 @@ export interface UpdateFields {
 export interface UpdateInput extends UpdateFields {
   id: string;
   staged_info?: unknown;
+  /** Beyond DevRev's spec: admins change roles here, as `devusers role set` does. */
+  role?: "admin" | "member";
 }
 
 const MAX_CHAIN = 1000;
@@ -221,10 +224,20 @@ export async function createDevUser(deps: Deps, caller: Caller, input: CreateInp
 }
 
 export async function updateDevUserById(deps: Deps, caller: Caller, input: UpdateInput): Promise<WireDevUser> {
+  const { id: _id, staged_info: _staged, role, ...fields } = input;
+  // Nobody changes a role, not even their own, without being an admin.
+  if (role !== undefined) requireAdmin(caller);
   return journalled(deps, caller, async (trx, journal) => {
     const row = await loadUser(trx, caller, input.id, "id");
     if (row.id !== caller.userId) requireAdmin(caller);
-    return applyUpdate(trx, journal, caller, row, input, deps.now(), "dev_users.update");
+    const now = deps.now();
+    const changed = role === undefined ? undefined : await changeRole(trx, journal, caller, row, role, now);
+    if (role === undefined || Object.values(fields).some((v) => v !== undefined)) {
+      return applyUpdate(trx, journal, caller, changed?.row ?? row, input, now, "dev_users.update");
+    }
+    if (changed) return changed.wire;
+    journal.unchanged();
+    return hydrateOne(trx, caller, row, await identitiesOfUsers(trx, [row.id]));
   });
 }
 
@@ -249,26 +262,6 @@ async function applyUpdate(
   const updated = await updateDevUserInOrg(trx, caller.orgId, row.id, patch);
   assertThat(updated, () => notFound("dev user"));
   return recordUserChange(trx, journal, caller, operation, row, updated);
-}
-
-/** Journals a change to one user's row (its identities unchanged), and returns the user after it. */
-async function recordUserChange(
-  trx: Kysely<Database>,
-  journal: Journal,
-  caller: Caller,
-  operation: Operation,
-  before: DevUserRow,
-  after: DevUserRow,
-): Promise<WireDevUser> {
-  const held = await identitiesOfUsers(trx, [after.id]);
-  const wire = await hydrateOne(trx, caller, after, held);
-  await journal.record({
-    operation,
-    object: { type: "dev_user", id: after.number },
-    before: await hydrateOne(trx, caller, before, held),
-    after: wire,
-  });
-  return wire;
 }
 
 async function setState(deps: Deps, caller: Caller, id: string, state: "active" | "deactivated"): Promise<void> {

@@ -39,6 +39,8 @@ export interface ListInput {
   timezone?: string[];
   custom_fields?: Record<string, unknown>;
   staged_info?: { is_staged?: boolean };
+  /** Beyond DevRev's spec: a case-insensitive prefix of display_name, full_name or email. */
+  search?: string;
 }
 
 export interface ListOutput {
@@ -121,7 +123,8 @@ function onlyIdentities(input: ListInput): boolean {
     input.created_date === undefined &&
     input.modified_date === undefined &&
     input.phone_numbers === undefined &&
-    input.timezone === undefined
+    input.timezone === undefined &&
+    input.search === undefined
   );
 }
 
@@ -211,6 +214,7 @@ export async function listUsers(deps: Deps, caller: Caller, input: ListInput): P
     modified: dateRange(input.modified_date, "modified_date", now),
     phoneNumbers: input.phone_numbers,
     timezones: input.timezone,
+    search: input.search?.toLowerCase(),
   };
   const base = { orgId: caller.orgId, filter, sort: keys };
   const { rows: fetched, identities } = await listDevUsersWithIdentities(db, {

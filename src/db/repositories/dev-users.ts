@@ -6,6 +6,8 @@ import { allocateUserNumbers } from "./orgs.js";
 
 type Eb = ExpressionBuilder<Database, "dev_users">;
 
+const isPostgres = (db: Kysely<Database>) => db.getExecutor().adapter instanceof PostgresAdapter;
+
 // Two ways to name a user. Its primary key `id` is database-wide: foreign keys, tokens and
 // everything inside a request use it, and it never leaves the service. Its `number` is its org's:
 // a wire id (`DEVU-<n>`, `…:devu/<n>`) carries it, and is read by the ...ByNumber functions,
@@ -348,6 +350,8 @@ export interface ListFilter {
   modified?: DateRange;
   phoneNumbers?: string[];
   timezones?: string[];
+  /** Already lower-cased: a prefix of the display name, the full name or the email. */
+  search?: string;
 }
 export interface ListQuery {
   orgId: number;
@@ -361,8 +365,49 @@ export interface ListQuery {
   limit: number;
 }
 
-function filterExpr(eb: Eb, orgId: number, f: ListFilter): Expression<SqlBool> {
+/**
+ * The least string above every string that starts with `prefix`, in code point order (which
+ * is UTF-8 byte order), or none when no string is above them all.
+ */
+function prefixEnd(prefix: string): string | undefined {
+  const points = [...prefix];
+  while (points.length > 0) {
+    const last = points.pop()!.codePointAt(0)!;
+    if (last < 0x10ffff) return points.join("") + String.fromCodePoint(last === 0xd7ff ? 0xe000 : last + 1);
+  }
+  return undefined;
+}
+
+/**
+ * The searched columns as the search indexes hold them (migration 2026-12-02T15-00-00):
+ * lower-cased, and on PostgreSQL in the "C" collation, whose order is code point order, so that
+ * a prefix is one range of each index whatever the database's collation.
+ */
+const searched = (pg: boolean) =>
+  pg
+    ? [
+        sql<string>`lower(dev_users.display_name) collate "C"`,
+        sql<string>`lower(dev_users.full_name) collate "C"`,
+        sql<string>`dev_users.email_lower collate "C"`,
+      ]
+    : [
+        sql<string>`lower(dev_users.display_name)`,
+        sql<string>`lower(dev_users.full_name)`,
+        sql<string>`dev_users.email_lower`,
+      ];
+
+function searchExpr(eb: Eb, prefix: string, pg: boolean): Expression<SqlBool> {
+  const end = prefixEnd(prefix);
+  return eb.or(
+    searched(pg).map((col) =>
+      end === undefined ? eb(col, ">=", prefix) : eb.and([eb(col, ">=", prefix), eb(col, "<", end)]),
+    ),
+  );
+}
+
+function filterExpr(eb: Eb, orgId: number, f: ListFilter, pg: boolean): Expression<SqlBool> {
   const conds: Expression<SqlBool>[] = [eb("dev_users.org_id", "=", orgId)];
+  if (f.search !== undefined) conds.push(searchExpr(eb, f.search, pg));
   if (f.ids) conds.push(eb("dev_users.id", "in", f.ids.length ? f.ids : [0]));
   if (f.emails) conds.push(eb("dev_users.email_lower", "in", f.emails.length ? f.emails : [""]));
   if (f.states) conds.push(eb("dev_users.state", "in", f.states.length ? f.states : [""]));
@@ -466,7 +511,7 @@ function listQuery(db: Kysely<Database>, q: ListQuery) {
   let query = db
     .selectFrom("dev_users")
     .selectAll()
-    .where((eb) => filterExpr(eb, q.orgId, q.filter));
+    .where((eb) => filterExpr(eb, q.orgId, q.filter, isPostgres(db)));
   if (q.boundary) {
     const boundary = q.boundary;
     query = query.where((eb) => keysetExpr(eb, q.sort, boundary, q.direction));
@@ -489,7 +534,9 @@ export async function anyBeyond(
     db
       .selectFrom("dev_users")
       .select("dev_users.id")
-      .where((eb) => eb.and([filterExpr(eb, q.orgId, q.filter), keysetExpr(eb, q.sort, q.boundary, q.direction)]))
+      .where((eb) =>
+        eb.and([filterExpr(eb, q.orgId, q.filter, isPostgres(db)), keysetExpr(eb, q.sort, q.boundary, q.direction)]),
+      )
       .limit(sql.lit(1)),
   );
   return row !== undefined;
