@@ -1,5 +1,5 @@
 // The directory: one API page at a time (dev-users.list with its cursor), so it stays quick on a
-// directory of millions. Filters: email or id, state, an issuer + id lookup; sort; paging.
+// directory of millions. Filters: a name or email prefix, or an id; state, an issuer + id lookup; sort; paging.
 import { useEffect, useState } from "preact/hooks";
 import { ApiFailure, call, type DevUser, type ListUsersResult } from "../api";
 import { href, type PageProps } from "../router";
@@ -41,7 +41,8 @@ async function fetchPage(f: Filters, cursor?: { cursor: string; mode: "after" | 
     }
   }
   const body: Record<string, unknown> = { limit: PAGE_SIZE };
-  if (text) body.email = [text];
+  // A prefix of the name, full name or email (dev-users.list search, an addition to DevRev's API).
+  if (text) body.search = text;
   if (f.state) body.state = [f.state];
   if (f.issuer.trim() || f.externalId.trim()) {
     const ident: Record<string, string> = {};
@@ -96,7 +97,7 @@ export function DirectoryPage(_props: PageProps) {
         }}
       >
         <div>
-          <label for="q">Email or id (DEVU-12)</label>
+          <label for="q">Name, email or id (DEVU-12)</label>
           <input id="q" type="search" {...field("text")} />
         </div>
         <div>
