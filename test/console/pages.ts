@@ -37,7 +37,7 @@ function focusedName(page: Page): Promise<string> {
 export async function focusInDialog(page: Page): Promise<void> {
   await page.waitForFunction(() => {
     const open = document.querySelector("dialog[open]");
-    return open !== null && open.contains(document.activeElement);
+    return open?.contains(document.activeElement) === true;
   });
 }
 
