@@ -31,6 +31,12 @@ consoleTest(
       "github/gh-1",
       "google/g-42",
     ]);
+    // Each id in the table copies as it is.
+    await t.context.grantPermissions(["clipboard-read", "clipboard-write"]);
+    const copy = page.getByRole("button", { name: "Copy the id from google" });
+    await copy.click();
+    await copy.filter({ hasText: "Copied" }).waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), "g-42");
 
     await page.getByRole("button", { name: "Link identity" }).click();
     await dialog.getByLabel("Issuer").fill("okta");
