@@ -3,38 +3,29 @@
 // token is shown once, when it is made.
 import { useEffect, useState } from "preact/hooks";
 import { type ScimConnection, scimApi } from "../api-admin";
+import { useAction } from "../ui/action";
 import { ErrorText, Notice } from "../ui/alert";
 import { Dialog } from "../ui/dialog";
 import { ShownOnce } from "../ui/once";
 
 export function ScimConnections() {
   const [list, setList] = useState<ScimConnection[] | undefined>();
-  const [error, setError] = useState<unknown>();
-  const [notice, setNotice] = useState<string>();
+  const { busy, error, notice, run, setError, setNotice } = useAction();
   const [creating, setCreating] = useState(false);
   const [token, setToken] = useState<string>();
-  const [busy, setBusy] = useState(false);
 
   useEffect(() => {
     scimApi.list().then(setList, setError);
   }, []);
 
   const replace = (c: ScimConnection) => setList((l) => l?.map((x) => (x.id === c.id ? c : x)));
-  const act = async (run: () => Promise<{ scim_connection: ScimConnection; token?: string }>, done: string) => {
-    setBusy(true);
-    try {
-      const r = await run();
+  const act = (work: () => Promise<{ scim_connection: ScimConnection; token?: string }>, done: string) =>
+    run(async () => {
+      const r = await work();
       replace(r.scim_connection);
-      setError(undefined);
-      setNotice(done);
       if (r.token) setToken(r.token);
-    } catch (err) {
-      setError(err);
-      setNotice(undefined);
-    } finally {
-      setBusy(false);
-    }
-  };
+      return done;
+    });
 
   return (
     <section aria-labelledby="scim-title">
@@ -120,24 +111,18 @@ function CreateConnection(props: {
 }) {
   const [issuer, setIssuer] = useState("");
   const [role, setRole] = useState("member");
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run, setError } = useAction();
   useEffect(() => {
     if (!props.open) return;
     setIssuer("");
     setError(undefined);
   }, [props.open]);
-  const submit = async (e: Event) => {
+  const submit = (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    try {
+    return run(async () => {
       const r = await scimApi.create(issuer.trim(), role);
       props.onCreated(r.scim_connection, r.token);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <Dialog title="New SCIM connection" open={props.open} onClose={props.onClose}>

@@ -5,6 +5,7 @@ import { type AuthToken, SCOPES, tokensApi } from "../api-admin";
 import { useMe } from "../me";
 import type { PageProps } from "../router";
 import { session } from "../session";
+import { useAction } from "../ui/action";
 import { ErrorText, Notice } from "../ui/alert";
 import { Dialog } from "../ui/dialog";
 import { ShownOnce } from "../ui/once";
@@ -127,25 +128,19 @@ function CreateToken(props: { open: boolean; isAdmin: boolean; onClose: () => vo
   const [hint, setHint] = useState("");
   const [days, setDays] = useState("30");
   const [scopes, setScopes] = useState<string[]>([]);
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run, setError } = useAction();
   useEffect(() => {
     if (!props.open) return;
     setHint("");
     setScopes([]);
     setError(undefined);
   }, [props.open]);
-  const submit = async (e: Event) => {
+  const submit = (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    try {
+    return run(async () => {
       const made = await tokensApi.create({ scopes, hint: hint.trim() || undefined, days: Number(days) });
       props.onCreated(made.access_token);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <Dialog title="New token" open={props.open} onClose={props.onClose}>
@@ -196,21 +191,15 @@ function CreateToken(props: { open: boolean; isAdmin: boolean; onClose: () => vo
 }
 
 function RevokeToken(props: { token?: AuthToken; onClose: () => void; onRevoked: (t: AuthToken) => void }) {
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run, setError } = useAction();
   useEffect(() => setError(undefined), [props.token]);
   const t = props.token;
   const revoke = async () => {
     if (!t) return;
-    setBusy(true);
-    try {
+    await run(async () => {
       await tokensApi.revoke(t.id);
       props.onRevoked(t);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <Dialog title="Revoke the token?" open={t !== undefined} onClose={props.onClose}>

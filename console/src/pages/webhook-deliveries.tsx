@@ -3,6 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { type Delivery, type DeliveryPage, type Webhook, webhooksApi } from "../api-admin";
 import { href, type PageProps } from "../router";
+import { useAction } from "../ui/action";
 import { ErrorText, Notice } from "../ui/alert";
 
 const when = (iso?: string) => (iso ? new Date(iso).toLocaleString() : "");
@@ -12,43 +13,26 @@ export function WebhookDeliveriesPage({ params }: PageProps) {
   const [webhook, setWebhook] = useState<Webhook>();
   const [page, setPage] = useState<DeliveryPage>();
   const [cursors, setCursors] = useState<string[]>([]);
-  const [error, setError] = useState<unknown>();
-  const [notice, setNotice] = useState<string>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, notice, run } = useAction();
 
   /** `trail`: the cursors that led to the page asked for; empty for the newest. */
-  const load = async (trail: string[]) => {
-    setBusy(true);
-    try {
-      const [w, p] = await Promise.all([webhooksApi.get(id), webhooksApi.deliveries(id, trail.at(-1))]);
-      setWebhook(w);
-      setPage(p);
-      setCursors(trail);
-      setError(undefined);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+  const fetchPage = async (trail: string[]) => {
+    const [w, p] = await Promise.all([webhooksApi.get(id), webhooksApi.deliveries(id, trail.at(-1))]);
+    setWebhook(w);
+    setPage(p);
+    setCursors(trail);
   };
+  const load = (trail: string[]) => run(() => fetchPage(trail));
   useEffect(() => {
     void load([]);
   }, [id]);
 
-  const redeliver = async (d: Delivery) => {
-    setBusy(true);
-    try {
+  const redeliver = (d: Delivery) =>
+    run(async () => {
       const n = await webhooksApi.redeliver(id, d.event_id);
-      setError(undefined);
-      setNotice(n > 0 ? `Event ${d.event_id} is queued to be sent again.` : "There was nothing to send again.");
-      await load(cursors);
-    } catch (err) {
-      setError(err);
-      setNotice(undefined);
-    } finally {
-      setBusy(false);
-    }
-  };
+      await fetchPage(cursors);
+      return n > 0 ? `Event ${d.event_id} is queued to be sent again.` : "There was nothing to send again.";
+    });
 
   return (
     <section aria-labelledby="deliveries-title">

@@ -4,6 +4,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { EVENT_TYPES, type Webhook, webhooksApi } from "../api-admin";
 import { href, type PageProps } from "../router";
+import { useAction } from "../ui/action";
 import { ErrorText, Notice } from "../ui/alert";
 import { Dialog } from "../ui/dialog";
 import { ShownOnce } from "../ui/once";
@@ -21,11 +22,9 @@ const STATUS_TEXT: Record<string, string> = {
 
 export function WebhooksPage(_props: PageProps) {
   const [webhooks, setWebhooks] = useState<Webhook[] | undefined>();
-  const [error, setError] = useState<unknown>();
-  const [notice, setNotice] = useState<string>();
+  const { busy, error, notice, run, setError, setNotice } = useAction();
   const [creating, setCreating] = useState(false);
   const [secret, setSecret] = useState<string>();
-  const [busy, setBusy] = useState(false);
 
   const load = () =>
     webhooksApi.list().then(
@@ -50,20 +49,12 @@ export function WebhooksPage(_props: PageProps) {
     return () => clearInterval(timer);
   }, [verifying, webhooks?.length]);
 
-  const toggle = async (w: Webhook) => {
-    setBusy(true);
-    try {
+  const toggle = (w: Webhook) =>
+    run(async () => {
       const updated = await webhooksApi.setActive(w.id, w.status === "inactive");
       setWebhooks((list) => list?.map((x) => (x.id === updated.id ? updated : x)));
-      setError(undefined);
-      setNotice(updated.status === "inactive" ? "The webhook is off." : "The webhook is on again, once verified.");
-    } catch (err) {
-      setError(err);
-      setNotice(undefined);
-    } finally {
-      setBusy(false);
-    }
-  };
+      return updated.status === "inactive" ? "The webhook is off." : "The webhook is on again, once verified.";
+    });
 
   return (
     <section aria-labelledby="webhooks-title">
@@ -137,24 +128,16 @@ export function WebhooksPage(_props: PageProps) {
 function CreateWebhook(props: { open: boolean; onClose: () => void; onCreated: (w: Webhook) => void }) {
   const [url, setUrl] = useState("");
   const [types, setTypes] = useState<string[]>(["dev_user_created", "dev_user_updated"]);
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run, setError } = useAction();
   useEffect(() => {
     if (props.open) {
       setUrl("");
       setError(undefined);
     }
   }, [props.open]);
-  const submit = async (e: Event) => {
+  const submit = (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    try {
-      props.onCreated(await webhooksApi.create(url.trim(), types));
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    return run(async () => props.onCreated(await webhooksApi.create(url.trim(), types)));
   };
   return (
     <Dialog title="New webhook" open={props.open} onClose={props.onClose}>
