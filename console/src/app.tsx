@@ -45,7 +45,8 @@ export function App() {
     setMe(undefined);
     setLoadError(undefined);
     if (!token) return;
-    loadMe().then(setMe, setLoadError);
+    const refresh = () => void loadMe().then((m) => setMe({ ...m, refresh }), setLoadError);
+    refresh();
   }, [token]);
 
   if (exchanging) return <main id="main">Signing in…</main>;

@@ -8,6 +8,8 @@ export interface Me {
   user: DevUser & { role?: string };
   /** Admins see write actions; members see the console read-only. */
   isAdmin: boolean;
+  /** Reads who is signed in again: after a change to the signed-in user's own role. */
+  refresh?: () => void;
 }
 
 export async function loadMe(): Promise<Me> {

@@ -137,6 +137,23 @@ consoleTest(
 );
 
 consoleTest(
+  "an admin who demotes themselves loses the write actions at once",
+  async (t) => {
+    const { server } = t.h;
+    const second = await server.user(`self-demote-${process.pid}@example.com`, "admin");
+    const shown = (await server.sdk().devUsersGet({ id: second.id })).data.dev_user.display_id;
+    const page = await t.open(`/users/${shown}`, second.token);
+    await page.getByText("(admin)").waitFor();
+    await page.getByLabel("Role", { exact: true }).selectOption("member");
+    await page.getByRole("button", { name: "Change role" }).click();
+    await page.getByText("(member, read-only)").waitFor();
+    await page.getByRole("button", { name: "Change role" }).waitFor({ state: "detached" });
+    assert.equal(await page.getByRole("button", { name: "Link identity" }).count(), 0);
+  },
+  T,
+);
+
+consoleTest(
   "shows the user's history newest first",
   async (t) => {
     const admin = t.h.server.sdk();

@@ -143,6 +143,8 @@ export function UserPage({ params }: PageProps) {
             onClick={() =>
               void act(`The role is now ${role}.`, async () => {
                 const r = await call<{ dev_user: RoledUser }>("dev-users.update", { id: user.id, role });
+                // Demoting oneself takes the write actions away at once, not at the next sign-in.
+                if (user.id === me.user.id) me.refresh?.();
                 return r.dev_user;
               })
             }
