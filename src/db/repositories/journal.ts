@@ -1,20 +1,12 @@
-// The change journal's rows. On PostgreSQL appending is two statements: take the org's next seq
+// The change journal's rows. On PostgreSQL appending is one statement: take the org's next seq
 // from its journal head (which locks the head until the transaction ends, so the org's
-// journalled writes commit in seq order), then insert. Services record last in a transaction:
+// journalled writes commit in seq order) and insert the entry with it. Services record last in a transaction:
 // whoever holds a head waits for nothing but its commit. On SQLite, where writers take turns
 // anyway, a group commit writes its units' entries together.
 import { type Kysely, PostgresAdapter, sql } from "kysely";
 import { journalCleared, pendingAppends } from "../deferred-appends.js";
 import { prepared } from "../prepared.js";
 import type { Database, JournalRow, NewJournalEntry } from "../types.js";
-
-const takeSeq = prepared((db, orgId: number) =>
-  db
-    .insertInto("journal_heads")
-    .values({ org_id: orgId, next_seq: 2 })
-    .onConflict((oc) => oc.column("org_id").doUpdateSet((eb) => ({ next_seq: eb("journal_heads.next_seq", "+", 1) })))
-    .returning("next_seq"),
-);
 
 /**
  * Appends an entry in the calling transaction. Inside an SQLite group commit it is written with
@@ -30,9 +22,20 @@ export async function appendJournalEntry(db: Kysely<Database>, e: NewJournalEntr
     await writeJournalEntries(db, [e]);
     return;
   }
-  const head = await takeSeq.first(db, e.org_id);
-  if (!head) throw new Error(`no journal head for org ${e.org_id}`);
-  await insertOne(db, e, Number(head.next_seq) - 1);
+  // One round trip: the head's next seq taken and the entry written by the same statement.
+  const { rows } = await sql<{ seq: number }>`with head as (
+      insert into journal_heads (org_id, next_seq) values (${e.org_id}, 2)
+      on conflict (org_id) do update set next_seq = journal_heads.next_seq + 1
+      returning next_seq
+    )
+    insert into journal (org_id, seq, created_date, actor_type, actor_id, operation, object_type,
+      object_id, related_id, before, after, details, request_id)
+    select ${e.org_id}, head.next_seq - 1, ${e.created_date}, ${e.actor_type}, ${e.actor_id ?? null},
+      ${e.operation}, ${e.object_type}, ${e.object_id ?? null}, ${e.related_id ?? null},
+      ${e.before ?? null}, ${e.after ?? null}, ${e.details ?? null}, ${e.request_id ?? null}
+    from head
+    returning seq`.execute(db);
+  if (rows.length !== 1) throw new Error(`no journal head for org ${e.org_id}`);
 }
 
 const insertOne = (db: Kysely<Database>, e: NewJournalEntry, seq: number) =>
