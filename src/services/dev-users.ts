@@ -4,7 +4,6 @@ import { uniqueViolation } from "../db/errors.js";
 import {
   deactivateDevUserRow,
   findDevUser,
-  findDevUserByEmail,
   findDevUserByNumber,
   findDevUserWithIdentitiesByNumber,
   insertDevUser,
@@ -191,8 +190,8 @@ export async function createDevUser(deps: Deps, caller: Caller, input: CreateInp
   const now = deps.now();
   try {
     return await journalled(deps, caller, async (trx, journal) => {
-      const existing = await findDevUserByEmail(trx, caller.orgId, email);
-      assertThat(!existing, () => new ApiError("conflict", `a dev user with email ${email} already exists`));
+      // The unique index on (org, lower(email)) refuses a taken email (caught below), and the
+      // refusal rolls the number taken back with it: no read ahead of the insert is needed.
       const reportsTo = input.reports_to === undefined ? null : await checkManager(trx, caller, null, input.reports_to);
       // Takes the org's next number: from here to the commit, other creates in this org wait.
       const row = await insertDevUser(trx, {
@@ -215,7 +214,6 @@ export async function createDevUser(deps: Deps, caller: Caller, input: CreateInp
       return after;
     });
   } catch (err) {
-    // Two creates of one email can both pass the check above; the unique index decides.
     if (uniqueViolation(err) === "org_email") {
       throw new ApiError("conflict", `a dev user with email ${email} already exists`);
     }

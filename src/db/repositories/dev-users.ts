@@ -180,6 +180,21 @@ export type NewDevUserFields = Omit<NewDevUser, "number">;
  * user should exist: on PostgreSQL the org's counter stays locked until that transaction ends.
  */
 export async function insertDevUser(db: Kysely<Database>, row: NewDevUserFields): Promise<DevUserRow> {
+  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+    // One round trip: the org's next number taken (its row locked to the commit, so an org's
+    // creates take turns) and the user inserted with it.
+    // Absent fields keep their column defaults, as the builder's insert leaves them.
+    const cols = (Object.keys(row) as (keyof NewDevUserFields)[]).filter((c) => row[c] !== undefined);
+    const { rows } = await sql<DevUserRow>`with taken as (
+        update orgs set next_user_number = next_user_number + 1 where id = ${row.org_id}
+        returning next_user_number - 1 as number
+      )
+      insert into dev_users (${sql.join(cols.map((c) => sql.ref(c)))}, number)
+      select ${sql.join(cols.map((c) => sql`${row[c]}`))}, taken.number from taken
+      returning *`.execute(db);
+    if (!rows[0]) throw new Error(`org ${row.org_id} does not exist`);
+    return rows[0];
+  }
   const number = await allocateUserNumbers(db, row.org_id);
   return db
     .insertInto("dev_users")
