@@ -7,6 +7,8 @@ export interface Config {
   port: number;
   host: string;
   databaseUrl: string;
+  /** PostgreSQL only: a replica that list and audit-log pages are read from, after authentication. */
+  databaseReplicaUrl?: string;
   logLevel: string;
   rateLimitMax: number;
   rateLimitWindowSeconds: number;
@@ -102,6 +104,15 @@ function databaseUrl(raw: string | undefined): string {
   );
 }
 
+/** A replica is PostgreSQL's, beside a PostgreSQL primary: SQLite has one file and no replicas. */
+function replicaUrl(raw: string | undefined, primary: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  const pg = /^postgres(ql)?:\/\//;
+  if (!pg.test(raw)) throw new ConfigError("DATABASE_REPLICA_URL must be a postgres:// URL");
+  if (!pg.test(primary ?? "")) throw new ConfigError("DATABASE_REPLICA_URL needs DATABASE_URL to be PostgreSQL too");
+  return raw;
+}
+
 function bool(env: NodeJS.ProcessEnv, name: string): boolean {
   const raw = (env[name] ?? "").trim().toLowerCase();
   if (raw === "" || raw === "false" || raw === "0") return false;
@@ -173,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: int(env, "PORT", 8080, 0, 65535),
     host,
     databaseUrl: databaseUrl(env.DATABASE_URL),
+    databaseReplicaUrl: replicaUrl(env.DATABASE_REPLICA_URL, env.DATABASE_URL),
     logLevel: logLevel(env.LOG_LEVEL),
     rateLimitMax: int(env, "RATE_LIMIT_MAX", 1000, 1),
     rateLimitWindowSeconds: int(env, "RATE_LIMIT_WINDOW", 60, 1),

@@ -13,6 +13,12 @@ export { sqlitePath };
 export type Dialect = "sqlite" | "postgres";
 export interface Db {
   kysely: Kysely<Database>;
+  /**
+   * Where list and audit-log pages are read, once the primary has authenticated the request: a
+   * PostgreSQL replica when DATABASE_REPLICA_URL names one, else `kysely` itself. Never for what a
+   * write reads, nor for authentication (docs/scaling.md).
+   */
+  pages: Kysely<Database>;
   dialect: Dialect;
   /** Where services run their write transactions (group commit on SQLite). */
   writes: Writes;
@@ -45,7 +51,7 @@ export interface Db {
 
 export type DbConfig = Pick<
   Config,
-  "databaseUrl" | "pgPoolMax" | "pgStatementTimeoutMs" | "pgConnectTimeoutMs" | "sqliteSynchronous"
+  "databaseUrl" | "databaseReplicaUrl" | "pgPoolMax" | "pgStatementTimeoutMs" | "pgConnectTimeoutMs" | "sqliteSynchronous"
 >;
 
 export function dialectOf(url: string): Dialect {

@@ -19,9 +19,41 @@ function loadPg(): typeof PgModule {
 }
 
 export function openPostgres(config: DbConfig): Db {
+  // Every open connection, so a forced close can cut them all, also those in use.
+  const clients = new Set<PgModule.PoolClient>();
+  const pool = openPool(config.databaseUrl, config, clients);
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool: endOnReadTimeout(pool) }) });
+  const replica = config.databaseReplicaUrl ? openPool(config.databaseReplicaUrl, config, clients) : undefined;
+  const pages = replica
+    ? new Kysely<Database>({ dialect: new PostgresDialect({ pool: endOnReadTimeout(replica) }) })
+    : kysely;
+  return {
+    kysely,
+    pages,
+    dialect: "postgres",
+    writes: transactionPerWrite(kysely),
+    dataVersion: () => undefined,
+    lastDataVersion: () => undefined,
+    runInBackground: () => {},
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    close: async ({ force = false } = {}) => {
+      if (!force) {
+        await kysely.destroy();
+        if (pages !== kysely) await pages.destroy();
+        return;
+      }
+      for (const client of clients) client.connection.stream.destroy();
+      // The pools end once Kysely has given back the connections whose statements now fail.
+      void kysely.destroy().catch(() => {});
+      if (pages !== kysely) void pages.destroy().catch(() => {});
+    },
+  };
+}
+
+function openPool(url: string, config: DbConfig, clients: Set<PgModule.PoolClient>): PgModule.Pool {
   const pg = loadPg();
   const pool = new pg.Pool({
-    connectionString: config.databaseUrl,
+    connectionString: url,
     max: config.pgPoolMax,
     connectionTimeoutMillis: config.pgConnectTimeoutMs,
     statement_timeout: config.pgStatementTimeoutMs,
@@ -32,29 +64,12 @@ export function openPostgres(config: DbConfig): Db {
   pool.on("error", () => {});
   // A client in use has no pool listener either: a connection dropped mid-query would crash the
   // process. Its queries still fail (and are answered 503); the pool then drops the client.
-  // Every open connection, so a forced close can cut them all, also those in use.
-  const clients = new Set<PgModule.PoolClient>();
   pool.on("connect", (client) => {
     client.on("error", () => {});
     clients.add(client);
   });
   pool.on("remove", (client) => clients.delete(client));
-  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool: endOnReadTimeout(pool) }) });
-  return {
-    kysely,
-    dialect: "postgres",
-    writes: transactionPerWrite(kysely),
-    dataVersion: () => undefined,
-    lastDataVersion: () => undefined,
-    runInBackground: () => {},
-    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
-    close: async ({ force = false } = {}) => {
-      if (!force) return kysely.destroy();
-      for (const client of clients) client.connection.stream.destroy();
-      // The pool ends once Kysely has given back the connections whose statements now fail.
-      void kysely.destroy().catch(() => {});
-    },
-  };
+  return pool;
 }
 
 /**

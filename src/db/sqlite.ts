@@ -133,6 +133,7 @@ export function openSqlite(config: DbConfig): Db {
   let startLater: NodeJS.Timeout | undefined;
   return {
     kysely,
+    pages: kysely,
     dialect: "sqlite",
     writes: groupCommit(kysely, directConnection(conn, true, bump), () => checkpoints?.beforeWrite()),
     dataVersion,

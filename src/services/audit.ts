@@ -197,12 +197,12 @@ export async function listAuditLog(deps: Deps, caller: Caller, input: AuditListI
     order: direction === "after" ? "desc" : "asc",
     limit: limit + 1,
   };
-  const rows = await listJournal(deps.db.kysely, query);
+  const rows = await listJournal(deps.db.pages, query);
   const more = rows.length > limit;
   const page = rows.slice(0, limit);
   if (direction === "before") page.reverse();
   const out: AuditListOutput = {
-    audit_logs: await toWireAuditEntries(deps.db.kysely, caller.orgId, caller.org, page),
+    audit_logs: await toWireAuditEntries(deps.db.pages, caller.orgId, caller.org, page),
   };
   const first = page[0];
   const last = page.at(-1);

@@ -140,7 +140,7 @@ async function ownersPage(
   pageSize: number,
   spec: string,
 ): Promise<ListOutput> {
-  const db = deps.db.kysely;
+  const db = deps.db.pages;
   const { rows: found, identities }: { rows: (DevUserRow | undefined)[]; identities?: Map<number, IdentityRow[]> } =
     ids.length === 1 && deps.db.dialect === "sqlite"
       ? { rows: [await findDevUser(db, caller.orgId, ids[0]!)] }
@@ -189,7 +189,7 @@ export async function listUsers(deps: Deps, caller: Caller, input: ListInput): P
   const direction = input.mode ?? cursor?.direction ?? "after";
   if (input.staged_info?.is_staged === true) return { dev_users: [] }; // nothing here is ever staged
 
-  const db = deps.db.kysely;
+  const db = deps.db.pages;
   // Exact (issuer, id) filters become a few ids first: a lookup, never a walk of the directory.
   const identityFilter = input.external_identity;
   const exact =
