@@ -51,7 +51,12 @@ export interface Db {
 
 export type DbConfig = Pick<
   Config,
-  "databaseUrl" | "databaseReplicaUrl" | "pgPoolMax" | "pgStatementTimeoutMs" | "pgConnectTimeoutMs" | "sqliteSynchronous"
+  | "databaseUrl"
+  | "databaseReplicaUrl"
+  | "pgPoolMax"
+  | "pgStatementTimeoutMs"
+  | "pgConnectTimeoutMs"
+  | "sqliteSynchronous"
 >;
 
 export function dialectOf(url: string): Dialect {
