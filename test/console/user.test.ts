@@ -107,6 +107,8 @@ consoleTest(
 
     await page.getByRole("button", { name: "Deactivate" }).click();
     const dialog = page.getByRole("dialog");
+    // Axe checks the confirmation once it is open, not the frame before.
+    await dialog.getByRole("button", { name: "Deactivate" }).waitFor();
     await t.axe("the deactivate confirmation");
     await dialog.getByRole("button", { name: "Deactivate" }).click();
     await page.getByRole("button", { name: "Activate" }).waitFor();

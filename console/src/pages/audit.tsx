@@ -3,6 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { type AuditEntry, type AuditFilters, type AuditPage as AuditResult, auditApi, OPERATIONS } from "../api-admin";
 import { href, type PageProps } from "../router";
+import { useAction } from "../ui/action";
 import { ErrorText } from "../ui/alert";
 
 type Cursor = { cursor: string; mode: "after" | "before" };
@@ -34,22 +35,14 @@ export function AuditPage(_props: PageProps) {
   const [draft, setDraft] = useState<Draft>(EMPTY);
   const [applied, setApplied] = useState<Draft>(EMPTY);
   const [page, setPage] = useState<AuditResult>();
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
 
-  const load = async (d: Draft, cursor?: Cursor) => {
-    setBusy(true);
-    try {
+  const load = (d: Draft, cursor?: Cursor) =>
+    run(async () => {
       const result = await auditApi.list(toFilters(d), cursor);
       setPage(result);
       setApplied(d);
-      setError(undefined);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   useEffect(() => {
     void load(EMPTY);
   }, []);

@@ -3,6 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { ApiFailure, call, type DevUser, type ListUsersResult } from "../api";
 import { href, type PageProps } from "../router";
+import { useAction } from "../ui/action";
 import { ErrorText } from "../ui/alert";
 
 const STATES = ["active", "shadow", "deactivated", "locked", "unassigned", "deleted"];
@@ -59,23 +60,15 @@ export function DirectoryPage(_props: PageProps) {
   const [draft, setDraft] = useState<Filters>(EMPTY);
   const [applied, setApplied] = useState<Filters>(EMPTY);
   const [page, setPage] = useState<ListUsersResult | undefined>();
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
 
-  const load = async (f: Filters, cursor?: { cursor: string; mode: "after" | "before" }) => {
-    setBusy(true);
-    try {
+  const load = (f: Filters, cursor?: { cursor: string; mode: "after" | "before" }) =>
+    run(async () => {
       const result = await fetchPage(f, cursor);
       // Only a page that arrived replaces the one shown.
       setPage(result);
       setApplied(f);
-      setError(undefined);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   useEffect(() => {
     void load(EMPTY);
   }, []);

@@ -5,6 +5,7 @@ import { useEffect, useState } from "preact/hooks";
 import { call, type Identity } from "../api";
 import { previewMerge } from "../merge-preview";
 import { href, navigate, type PageProps } from "../router";
+import { useAction } from "../ui/action";
 import { ErrorText } from "../ui/alert";
 import { Dialog } from "../ui/dialog";
 import { findUser, getUser, type RoledUser } from "../user-data";
@@ -28,43 +29,31 @@ export function MergePage({ params }: PageProps) {
   const [query, setQuery] = useState("");
   const [secondary, setSecondary] = useState<RoledUser | undefined>();
   const [missing, setMissing] = useState(false);
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const [confirming, setConfirming] = useState(false);
 
   useEffect(() => {
     getUser(params.id!).then(setPrimary, setLoadError);
   }, [params.id]);
 
-  const choose = async (e: Event) => {
+  const choose = (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    try {
+    return run(async () => {
       // A fresh read of both, so the preview is of the users as they are now.
       const [p, s] = await Promise.all([getUser(params.id!), findUser(query)]);
       setPrimary(p);
       setSecondary(s);
       setMissing(s === undefined);
-      setError(undefined);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   const merge = async () => {
     if (!primary || !secondary) return;
     setConfirming(false);
-    setBusy(true);
-    try {
+    await run(async () => {
       await call("dev-users.merge", { primary_user: primary.id, secondary_user: secondary.id });
       navigate(`/users/${primary.display_id}`);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   if (loadError) return <ErrorText error={loadError} />;

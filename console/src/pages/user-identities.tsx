@@ -3,6 +3,7 @@
 import { useState } from "preact/hooks";
 import { ApiFailure, call, type Identity } from "../api";
 import { href } from "../router";
+import { useAction } from "../ui/action";
 import { ErrorText } from "../ui/alert";
 import { Copyable } from "../ui/copy";
 import { Dialog } from "../ui/dialog";
@@ -71,30 +72,23 @@ function LinkDialog(props: { open: boolean; user: RoledUser; onClose: () => void
   const [issuer, setIssuer] = useState("");
   const [id, setId] = useState("");
   const [name, setName] = useState("");
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run, setError } = useAction();
   const close = () => {
     setError(undefined);
     props.onClose();
   };
-  const submit = async (e: Event) => {
+  const submit = (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    try {
+    return run(async () => {
       const body: Record<string, string> = { dev_user: props.user.id, issuer: issuer.trim(), id: id.trim() };
       if (name.trim()) body.display_name = name.trim();
       const { dev_user } = await call<{ dev_user: RoledUser }>("dev-users.identities.link", body);
       setIssuer("");
       setId("");
       setName("");
-      setError(undefined);
       props.onChanged(dev_user);
       props.onClose();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <Dialog title={`Link an identity to ${props.user.display_id}`} open={props.open} onClose={close}>
@@ -147,8 +141,7 @@ function UnlinkDialog(props: {
   onClose: () => void;
   onChanged: Props["onChanged"];
 }) {
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run, setError } = useAction();
   const ident = props.identity;
   const close = () => {
     setError(undefined);
@@ -156,20 +149,14 @@ function UnlinkDialog(props: {
   };
   const confirm = async () => {
     if (!ident) return;
-    setBusy(true);
-    try {
+    await run(async () => {
       const { dev_user } = await call<{ dev_user: RoledUser }>("dev-users.identities.unlink", {
         dev_user: props.user.id,
         issuer: ident.issuer,
       });
-      setError(undefined);
       props.onChanged(dev_user);
       props.onClose();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <Dialog title="Unlink this identity?" open={ident !== undefined} onClose={close}>

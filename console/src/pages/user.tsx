@@ -7,6 +7,7 @@ import { useEffect, useState } from "preact/hooks";
 import { call } from "../api";
 import { useMe } from "../me";
 import { href, type PageProps } from "../router";
+import { useAction } from "../ui/action";
 import { ErrorText, Notice } from "../ui/alert";
 import { Dialog } from "../ui/dialog";
 import { getUser, type RoledUser } from "../user-data";
@@ -22,10 +23,8 @@ export function UserPage({ params }: PageProps) {
   const me = useMe();
   const [user, setUser] = useState<RoledUser | undefined>();
   const [loadError, setLoadError] = useState<unknown>();
-  const [actionError, setActionError] = useState<unknown>();
-  const [notice, setNotice] = useState<string | undefined>();
+  const { busy, error: actionError, notice, run, setError: setActionError, setNotice } = useAction();
   const [version, setVersion] = useState(0);
-  const [busy, setBusy] = useState(false);
   const [confirmDeactivate, setConfirmDeactivate] = useState(false);
   const [role, setRole] = useState("");
 
@@ -57,16 +56,11 @@ export function UserPage({ params }: PageProps) {
   /** Runs one write; the user shown changes only when it succeeded. */
   const act = async (what: string, write: () => Promise<RoledUser | undefined>) => {
     if (!user) return;
-    setBusy(true);
-    setNotice(undefined);
-    try {
+    await run(async () => {
       const answer = await write();
       changed(answer ?? (await getUser(user.id)), what);
-    } catch (err) {
-      setActionError(err);
-    } finally {
-      setBusy(false);
-    }
+      return what;
+    });
   };
 
   if (loadError) return <ErrorText error={loadError} />;

@@ -3,6 +3,7 @@
 import { type Kysely, sql } from "kysely";
 import { prepared } from "../prepared.js";
 import type { AuthTokenRow, Database, DevUserRow, IdentityRow, NewAuthToken } from "../types.js";
+import { identitiesJson } from "./identities.js";
 
 /** What authentication needs of a token's row. */
 export interface TokenState {
@@ -50,13 +51,7 @@ const callerRow = prepared(callerQuery);
 // The same, with the caller's identities as JSON (PostgreSQL): dev-users.self is then answered from
 // this one statement, where it took a second round trip for the identities.
 const callerRowWithIdentities = prepared((db, orgId: number, number: number, jti: string) =>
-  callerQuery(db, orgId, number, jti).select(
-    sql<
-      IdentityRow[]
-    >`(select coalesce(json_agg(i order by i.id), '[]'::json) from external_identities i where i.dev_user_id = dev_users.id)`.as(
-      "c_identities",
-    ),
-  ),
+  callerQuery(db, orgId, number, jti).select(identitiesJson("dev_users.id").as("c_identities")),
 );
 
 /** A user of the caller's org, with its identities, as JSON (PostgreSQL): dev-users.get in the same read. */
@@ -71,7 +66,7 @@ export interface FetchedUser {
 const callerRowWithUser = prepared((db, orgId: number, number: number, jti: string, target: number) =>
   callerQuery(db, orgId, number, jti).select(
     sql<FetchedUser | null>`(select json_build_object('row', row_to_json(t), 'identities',
-      (select coalesce(json_agg(i order by i.id), '[]'::json) from external_identities i where i.dev_user_id = t.id))
+      ${identitiesJson("t.id")})
       from dev_users t where t.org_id = dev_users.org_id and t.number = ${target})`.as("c_target"),
   ),
 );

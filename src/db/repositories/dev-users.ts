@@ -3,6 +3,7 @@ import { prepared } from "../prepared.js";
 import { readAll, readFirst } from "../reads.js";
 import type { Database, DevUserPatch, DevUserRow, IdentityRow, NewDevUser } from "../types.js";
 import { searchExpr } from "./dev-user-search.js";
+import { identitiesJson, splitIdentities } from "./identities.js";
 import { allocateUserNumbers } from "./orgs.js";
 
 type Eb = ExpressionBuilder<Database, "dev_users">;
@@ -110,22 +111,11 @@ export async function findDevUsersWithIdentities(
   const found = await db
     .selectFrom("dev_users")
     .selectAll()
-    .select(
-      sql<
-        IdentityRow[]
-      >`(select coalesce(json_agg(i order by i.id), '[]'::json) from external_identities i where i.dev_user_id = dev_users.id)`.as(
-        "found_identities",
-      ),
-    )
+    .select(identitiesJson("dev_users.id").as("found_identities"))
     .where("org_id", "=", orgId)
     .where("id", "in", ids)
     .execute();
-  const identities = new Map<number, IdentityRow[]>();
-  const rows = found.map(({ found_identities, ...row }) => {
-    identities.set(row.id, found_identities);
-    return row as DevUserRow;
-  });
-  return { rows, identities };
+  return splitIdentities(found, "found_identities");
 }
 
 /**
@@ -466,21 +456,8 @@ export async function listDevUsersWithIdentities(
   q: ListQuery,
 ): Promise<{ rows: DevUserRow[]; identities?: Map<number, IdentityRow[]> }> {
   if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return { rows: await listDevUsers(db, q) };
-  const found = await listQuery(db, q)
-    .select(
-      sql<
-        IdentityRow[]
-      >`(select coalesce(json_agg(i order by i.id), '[]'::json) from external_identities i where i.dev_user_id = dev_users.id)`.as(
-        "page_identities",
-      ),
-    )
-    .execute();
-  const identities = new Map<number, IdentityRow[]>();
-  const rows = found.map(({ page_identities, ...row }) => {
-    identities.set(row.id, page_identities);
-    return row as DevUserRow;
-  });
-  return { rows, identities };
+  const found = await listQuery(db, q).select(identitiesJson("dev_users.id").as("page_identities")).execute();
+  return splitIdentities(found, "page_identities");
 }
 
 function listQuery(db: Kysely<Database>, q: ListQuery) {

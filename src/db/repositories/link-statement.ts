@@ -8,6 +8,7 @@
 // this.
 import { type Kysely, sql } from "kysely";
 import type { Database, DevUserRow, IdentityRow, NewJournalEntry } from "../types.js";
+import { identitiesJson } from "./identities.js";
 
 export interface LinkRead {
   row: DevUserRow;
@@ -24,8 +25,7 @@ export async function readUserForLink(
   const { rows } = await sql<
     DevUserRow & { link_version: string; link_identities: IdentityRow[] }
   >`select u.*, u.xmin::text as link_version,
-      (select coalesce(json_agg(i order by i.id), '[]'::json) from external_identities i
-        where i.dev_user_id = u.id) as link_identities
+      ${identitiesJson("u.id")} as link_identities
     from dev_users u where u.org_id = ${orgId} and u.number = ${number}`.execute(db);
   const found = rows[0];
   if (!found) return undefined;
