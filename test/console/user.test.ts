@@ -100,18 +100,18 @@ consoleTest(
     const page = await t.open(`/users/${user.displayId}`);
     const state = page.locator('dd[data-field="state"]');
     assert.equal(await state.textContent(), "shadow");
-    await page.getByRole("button", { name: "Activate" }).click();
-    await page.getByRole("button", { name: "Deactivate" }).waitFor();
+    await page.getByRole("button", { name: "Activate", exact: true }).click();
+    await page.getByRole("button", { name: "Deactivate", exact: true }).waitFor();
     assert.equal(await state.textContent(), "active");
     assert.equal((await admin.devUsersGet({ id: user.id })).data.dev_user.state, "active");
 
-    await page.getByRole("button", { name: "Deactivate" }).click();
+    await page.getByRole("button", { name: "Deactivate", exact: true }).click();
     const dialog = page.getByRole("dialog");
     // Axe checks the confirmation once it is open, not the frame before.
-    await dialog.getByRole("button", { name: "Deactivate" }).waitFor();
+    await dialog.getByRole("button", { name: "Deactivate", exact: true }).waitFor();
     await t.axe("the deactivate confirmation");
-    await dialog.getByRole("button", { name: "Deactivate" }).click();
-    await page.getByRole("button", { name: "Activate" }).waitFor();
+    await dialog.getByRole("button", { name: "Deactivate", exact: true }).click();
+    await page.getByRole("button", { name: "Activate", exact: true }).waitFor();
     assert.equal(await state.textContent(), "deactivated");
     assert.equal((await admin.devUsersGet({ id: user.id })).data.dev_user.state, "deactivated");
   },
@@ -176,8 +176,8 @@ consoleTest(
       [...seqs].sort((a, b) => b - a),
     );
     // A write from the page shows up at the top.
-    await page.getByRole("button", { name: "Deactivate" }).click();
-    await page.getByRole("dialog").getByRole("button", { name: "Deactivate" }).click();
+    await page.getByRole("button", { name: "Deactivate", exact: true }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Deactivate", exact: true }).click();
     await page.locator("ol.timeline > li .op", { hasText: "dev_users.deactivate" }).waitFor();
     assert.equal((await timeline(page))[0]?.op, "dev_users.deactivate");
   },
@@ -309,8 +309,8 @@ consoleTest(
         body: JSON.stringify({ type: "service_unavailable", message: "down" }),
       }),
     );
-    await page.getByRole("button", { name: "Deactivate" }).click();
-    await page.getByRole("dialog").getByRole("button", { name: "Deactivate" }).click();
+    await page.getByRole("button", { name: "Deactivate", exact: true }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Deactivate", exact: true }).click();
     const alert = page.getByRole("alert");
     await alert.waitFor();
     const said = (await alert.textContent()) ?? "";
@@ -318,7 +318,7 @@ consoleTest(
     await t.axe("the user page showing a failed write");
     assert.doesNotMatch(said, /[{}"]/);
     assert.equal(await page.locator('dd[data-field="state"]').textContent(), "active");
-    await page.getByRole("button", { name: "Deactivate" }).waitFor();
+    await page.getByRole("button", { name: "Deactivate", exact: true }).waitFor();
     assert.equal(
       flat(((await page.locator("main").textContent()) ?? "").replace(said, "")),
       flat(before),
