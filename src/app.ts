@@ -1,12 +1,12 @@
 // Builds the HTTP service from its parts. No I/O happens here beyond what the parts do.
 import { randomUUID } from "node:crypto";
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import type { Config } from "./config.js";
 import { type Connections, trackConnections } from "./connections.js";
 import type { Db } from "./db/database.js";
-import { ApiError, unavailable } from "./errors.js";
-import { parseDevUserId } from "./ids.js";
+import { ApiError } from "./errors.js";
 import { AccessLog } from "./plugins/access-log.js";
+import { registerAuthentication } from "./plugins/authenticate.js";
 import { answerClientError, answerFrameworkError, isScimUrl, registerErrorHandling } from "./plugins/error-handler.js";
 import { decodeBody, parseJsonBody } from "./plugins/json-body.js";
 import { lazySchemaCompilers } from "./plugins/lazy-schemas.js";
@@ -23,13 +23,11 @@ import { resetRoute } from "./routes/reset.js";
 import { scimConnectionRoutes } from "./routes/scim-connections.js";
 import { webhookRoutes } from "./routes/webhooks.js";
 import { scimRoutes } from "./scim/routes.js";
-import { Authenticator, assertOneAuthorization, type TokenClaims } from "./services/auth.js";
+import { Authenticator } from "./services/auth.js";
 import { type Caller, type Deps, type ScimCaller, systemClock } from "./services/context.js";
 import type { Operation } from "./services/journal.js";
 import { KeyRing } from "./services/keys.js";
-import { authenticateScim } from "./services/scim-auth.js";
-import { OPERATION_SCOPES, type OperationScope, requireOperationScope } from "./services/scopes.js";
-import { refuseOnetimeToken } from "./services/token-exchange.js";
+import { OPERATION_SCOPES, type OperationScope } from "./services/scopes.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -164,86 +162,12 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   });
   app.addHook("preHandler", rejectFlawedStrings);
 
-  /** Counts a request against its key's limit: the rate-limit headers, or a 429. */
-  async function limit(reply: FastifyReply, key: string): Promise<void> {
-    const decision = await limiter.hit(key);
-    if (!decision) return;
-    reply.header("x-ratelimit-limit", decision.limit);
-    reply.header("x-ratelimit-remaining", decision.remaining);
-    reply.header("x-ratelimit-reset", decision.reset);
-    if (decision.retryAfter !== undefined) {
-      metrics.rateLimited++;
-      throw new ApiError("too_many_requests", `rate limit of ${decision.limit} requests exceeded`, {
-        retry_after: decision.retryAfter,
-      });
-    }
-  }
-
-  /**
-   * Under /scim/v2 only a SCIM connection's token is taken, and its row is read on every request:
-   * a revoked token or a disabled connection stops at once. Limits are per connection.
-   */
-  async function authenticateScimRequest(req: FastifyRequest, reply: FastifyReply): Promise<void> {
-    let scim: ScimCaller | undefined;
-    let authError: unknown;
-    try {
-      assertOneAuthorization(req.raw.rawHeaders);
-      scim = await authenticateScim(deps, req.headers.authorization);
-    } catch (err) {
-      authError = err;
-    }
-    await limit(reply, scim ? `scim:${scim.connectionId}` : `ip:${req.ip}`);
-    if (authError || !scim) throw authError;
-    req.scim = { ...scim, requestId: req.id };
-  }
-
-  /**
-   * The user a GET dev-users.get names, read with authentication (its query is parsed before this
-   * hook; a POST's body is not). An id that does not parse is left to the route to refuse.
-   */
-  const askedFor = (query: unknown, org: string): number | undefined => {
-    const id = (query as { id?: unknown } | undefined)?.id;
-    if (typeof id !== "string") return undefined;
-    try {
-      return parseDevUserId(id, "id", org);
-    } catch {
-      return undefined;
-    }
-  };
-  /** Operations answered with the caller's own row and identities: read with authentication. */
-  const SELF_READS = new Set(["dev-users-self", "dev-users-self-post"]);
-  app.addHook("onRequest", async (req, reply) => {
-    if (req.routeOptions.config.public) return;
-    if (draining) throw unavailable("the service is shutting down");
-    // The token's own checks come first (no database work), so the limit applies per user a valid
-    // token proves (however many tokens they hold), and per IP otherwise, before any database
-    // read: a flood of bad tokens is refused cheaply.
-    if (req.routeOptions.config.scope === "scim") return authenticateScimRequest(req, reply);
-    let verified: { claims: TokenClaims } | undefined;
-    let authError: unknown;
-    const isRoute = req.routeOptions.url !== undefined;
-    if (isRoute) {
-      try {
-        assertOneAuthorization(req.raw.rawHeaders);
-        verified = await auth.verifyHeader(req.headers.authorization);
-      } catch (err) {
-        authError = err;
-      }
-    }
-    await limit(reply, verified ? RateLimiter.subjectKey(verified.claims.org, verified.claims.sub) : `ip:${req.ip}`);
-    if (authError) throw authError;
-    if (verified) {
-      const id = (req.routeOptions.schema as { operationId?: string } | undefined)?.operationId;
-      req.caller = await auth.callerFor(verified.claims, {
-        identities: id !== undefined && SELF_READS.has(id),
-        user: id === "dev-users-get" ? askedFor(req.query, verified.claims.org) : undefined,
-      });
-      req.caller.requestId = req.id;
-      refuseOnetimeToken(req.caller, id);
-      // A route without a scope decision (none should exist) is open to unscoped tokens only.
-      const scope = req.routeOptions.config.scope;
-      requireOperationScope(req.caller.token?.scopes, scope === undefined ? "full" : scope);
-    }
+  registerAuthentication(app, {
+    auth,
+    deps,
+    limiter,
+    isDraining: () => draining,
+    onRateLimited: () => metrics.rateLimited++,
   });
 
   app.addHook("onResponse", async (req, reply) => {

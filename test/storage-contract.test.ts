@@ -141,6 +141,40 @@ for (const { dialect, skip } of await testDialects())
       assert.equal(refused.body.dev_user, undefined);
     });
 
+    it("a link (its user read with authentication on PostgreSQL) refuses a missing user, a revoked token and a bad body, writing nothing", async () => {
+      const entries = async () =>
+        Number(
+          (await db.kysely.selectFrom("journal").select(sql<number>`count(*)`.as("n")).executeTakeFirstOrThrow()).n,
+        );
+      const link = (body: unknown, token?: string) =>
+        s.http("POST", "/dev-users.identities.link", { body, ...(token ? { token } : {}) });
+      const member = await s.user("link-member@x.test", "member");
+      const target = member.id;
+      const admin = await s.user("link-admin@x.test", "admin");
+      await s.http("POST", "/auth-tokens.delete", { token: admin.token, body: {} });
+      const start = await entries();
+      const missing = await link({ dev_user: "DEVU-999999", issuer: "slack", id: "m1" });
+      assert.equal(missing.status, 404, missing.text);
+      const badId = await link({ dev_user: 7, issuer: "slack", id: "m1" });
+      assert.equal(badId.status, 400, badId.text);
+      assert.match(badId.body.message, /dev_user/);
+      const revoked = await link({ dev_user: target, issuer: "slack", id: "m1" }, admin.token);
+      assert.equal(revoked.status, 401, revoked.text);
+      assert.equal(await entries(), start);
+      const got = await s.http("POST", "/dev-users.get", { body: { id: target } });
+      assert.deepEqual(got.body.dev_user.external_identities, []);
+      // By its display id as by its DON, the same user, and each link answers with all so far.
+      const byDon = await link({ dev_user: target, issuer: "slack", id: "m1" });
+      assert.equal(byDon.status, 200, byDon.text);
+      const byDisplay = await link({ dev_user: byDon.body.dev_user.display_id, issuer: "github", id: "m2" });
+      assert.equal(byDisplay.status, 200, byDisplay.text);
+      assert.deepEqual(
+        byDisplay.body.dev_user.external_identities.map((i: { issuer: string }) => i.issuer),
+        ["slack", "github"],
+      );
+      assert.equal(await entries(), start + 2);
+    });
+
     describe("uniqueness", () => {
       it("the database refuses a second owner of an (issuer, id) in one org, and allows it in another", async () => {
         const a = await newOrg(db, "uq-a");
@@ -325,6 +359,27 @@ for (const { dialect, skip } of await testDialects())
         assert.deepEqual(await findDevUser(db.kysely, a.orgId, u2), before);
         assert.equal(await entries(), count);
         assert.deepEqual(await identitiesOfUsers(db.kysely, [u2]), []);
+      });
+
+      it("a link whose user authentication read is stale by then answers with the user as it is", async () => {
+        const a = await newOrg(db, "uq-stale-read");
+        const deps = depsWithClock(db);
+        const [u1] = (await users(a, 1, "s")) as [number];
+        const row = await findDevUser(db.kysely, a.orgId, u1);
+        assert.ok(row);
+        // What authentication read (PostgreSQL reads a link's user with the caller): then another
+        // request links an identity, so that read's version and identities are out of date.
+        const stale: Caller = { ...a, fetched: { number: row.number, user: { row, version: "1", identities: [] } } };
+        await linkIdentity(deps, a, { dev_user: don(a, u1), issuer: "slack", id: "first" });
+        const linked = await linkIdentity(deps, stale, { dev_user: don(a, u1), issuer: "github", id: "second" });
+        assert.deepEqual(
+          linked.external_identities.map((i) => i.issuer),
+          ["slack", "github"],
+        );
+        assert.deepEqual(
+          (await identitiesOfUsers(db.kysely, [u1])).map((i) => i.issuer),
+          ["slack", "github"],
+        );
       });
 
       it("concurrent creates of one email in different cases: one user, the others conflict", async () => {

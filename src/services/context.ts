@@ -1,5 +1,5 @@
 import type { Db } from "../db/database.js";
-import type { TokenState } from "../db/repositories/auth-tokens.js";
+import type { FetchedUser, TokenState } from "../db/repositories/auth-tokens.js";
 import type { DevUserRow, IdentityRow } from "../db/types.js";
 import type { Operation } from "./journal.js";
 import type { Scope } from "./scopes.js";
@@ -15,7 +15,7 @@ export interface Caller {
   /** The caller's identities, when authentication read them with the row (PostgreSQL, self). */
   identities?: IdentityRow[];
   /** The user this request asks for, by number, read with the caller (null: the org has none). */
-  fetched?: { number: number; user: { row: DevUserRow; identities: IdentityRow[] } | null };
+  fetched?: { number: number; user: FetchedUser | null };
   /** What is remembered about the caller between requests, where the database can tell. */
   memo?: CallerMemo;
   /** The request's id (Fastify's), recorded with every change it makes. */

@@ -57,16 +57,18 @@ const callerRowWithIdentities = prepared((db, orgId: number, number: number, jti
 /** A user of the caller's org, with its identities, as JSON (PostgreSQL): dev-users.get in the same read. */
 export interface FetchedUser {
   row: DevUserRow;
+  /** The row's version (xmin), as a link's one statement checks it. */
+  version: string;
   identities: IdentityRow[];
 }
 
-// The caller and the user a dev-users.get asks for, in one statement. The org is the caller's
+// The caller and the user a dev-users.get or a link names, in one statement. The org is the caller's
 // own (from the token, whose signature was checked before any read), so the target cannot be
 // another org's; authentication still decides before anything of it is answered.
 const callerRowWithUser = prepared((db, orgId: number, number: number, jti: string, target: number) =>
   callerQuery(db, orgId, number, jti).select(
-    sql<FetchedUser | null>`(select json_build_object('row', row_to_json(t), 'identities',
-      ${identitiesJson("t.id")})
+    sql<FetchedUser | null>`(select json_build_object('row', row_to_json(t), 'version', t.xmin::text,
+      'identities', ${identitiesJson("t.id")})
       from dev_users t where t.org_id = dev_users.org_id and t.number = ${target})`.as("c_target"),
   ),
 );
