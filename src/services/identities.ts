@@ -129,7 +129,8 @@ async function linkInOneStatement(
 ): Promise<WireDevUser | undefined> {
   const db = deps.db.kysely;
   // Authentication read the user with the caller, where it could (PostgreSQL).
-  const read = caller.fetched?.number === number ? caller.fetched.user : await readUserForLink(db, caller.orgId, number);
+  const read =
+    caller.fetched?.number === number ? caller.fetched.user : await readUserForLink(db, caller.orgId, number);
   assertThat(read, () => notFound("dev user"));
   if (read.identities.some((i) => i.issuer === want.issuer)) return undefined;
   const now = deps.now();
