@@ -717,5 +717,43 @@ for (const { dialect, skip } of await testDialects())
       });
     });
 
+    it("every unique rule but a primary key names the org, except the two docs/scaling.md gives", async () => {
+      const rules = await uniqueRules(db);
+      const without = rules.filter((r) => !r.columns.includes("org_id")).map((r) => `${r.table}(${r.columns})`);
+      assert.deepEqual(without.sort(), ["orgs(slug)", "scim_connections(token_hash)"]);
+      assert.ok(
+        rules.some((r) => r.table === "external_identities" && r.columns.join() === "dev_user_id,issuer,org_id"),
+      );
+    });
+
     listContract(() => db);
   });
+
+/** The schema's unique indexes that are not primary keys, each with its columns in order. */
+async function uniqueRules(db: Db): Promise<{ table: string; columns: string[] }[]> {
+  if (db.dialect === "postgres") {
+    const { rows } = await sql<{ table: string; columns: string[] }>`
+      select t.relname as "table",
+        array(select a.attname from unnest(x.indkey) with ordinality k(attnum, n)
+          join pg_attribute a on a.attrelid = t.oid and a.attnum = k.attnum order by k.n)::text[] as columns
+      from pg_index x join pg_class t on t.oid = x.indrelid join pg_namespace s on s.oid = t.relnamespace
+      where s.nspname = current_schema() and x.indisunique and not x.indisprimary
+        and t.relname not like 'kysely%'`.execute(db.kysely);
+    return rows;
+  }
+  const tables = await sql<{ name: string }>`select name from sqlite_master
+    where type = 'table' and name not like 'sqlite%' and name not like 'kysely%'`.execute(db.kysely);
+  const out: { table: string; columns: string[] }[] = [];
+  for (const { name: table } of tables.rows) {
+    const list = await sql<{ name: string; unique: number; origin: string }>`
+      select * from pragma_index_list(${table})`.execute(db.kysely);
+    // origin 'pk' is the primary key; 'u' a UNIQUE column constraint, 'c' a CREATE UNIQUE INDEX.
+    for (const index of list.rows.filter((i) => i.unique === 1 && i.origin !== "pk")) {
+      const cols = await sql<{
+        name: string;
+      }>`select name from pragma_index_info(${index.name}) order by seqno`.execute(db.kysely);
+      out.push({ table, columns: cols.rows.map((c) => c.name) });
+    }
+  }
+  return out;
+}

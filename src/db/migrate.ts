@@ -13,6 +13,7 @@ import * as journalBlocks64 from "./migrations/2026-12-02T13-00-00_journal-objec
 import * as webhookPauses from "./migrations/2026-12-02T13-30-00_webhook-pauses.js";
 import * as scimConnections from "./migrations/2026-12-02T14-00-00_scim-connections.js";
 import * as searchIndexes from "./migrations/2026-12-02T15-00-00_dev-users-search-indexes.js";
+import * as issuerRuleWithOrg from "./migrations/2026-12-02T16-00-00_identity-issuer-rule-with-org.js";
 import type { Database } from "./types.js";
 
 // Listed here rather than read from disk so the build needs no file-system lookups at start.
@@ -32,6 +33,7 @@ const migrations: Record<string, Migration> = {
   "2026-12-02T10-00-00_pending-deliveries-index": pendingDeliveriesIndex,
   "2026-12-02T14-00-00_scim-connections": scimConnections,
   "2026-12-02T15-00-00_dev-users-search-indexes": searchIndexes,
+  "2026-12-02T16-00-00_identity-issuer-rule-with-org": issuerRuleWithOrg,
 };
 
 /** Every migration's name, oldest first. */
