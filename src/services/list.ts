@@ -2,14 +2,13 @@
 import {
   anyBeyond,
   type DateRange,
-  findDevUser,
-  findDevUsersWithIdentities,
+  findOwnersOfIdentities,
   listDevUsersWithIdentities,
   type SortColumn,
   type SortKey,
 } from "../db/repositories/dev-users.js";
 import { ownersOfIdentities } from "../db/repositories/identities.js";
-import type { DevUserRow, IdentityRow } from "../db/types.js";
+import type { DevUserRow } from "../db/types.js";
 import { ApiError, assertThat, valueNotPermitted } from "../errors.js";
 import { isoDateTime } from "../validation.js";
 import type { Caller, Deps } from "./context.js";
@@ -136,16 +135,14 @@ function onlyIdentities(input: ListInput): boolean {
 async function ownersPage(
   deps: Deps,
   caller: Caller,
-  ids: number[],
+  pairs: { issuer: string; id: string }[],
   pageSize: number,
   spec: string,
 ): Promise<ListOutput> {
   const db = deps.db.pages;
-  const { rows: found, identities }: { rows: (DevUserRow | undefined)[]; identities?: Map<number, IdentityRow[]> } =
-    ids.length === 1 && deps.db.dialect === "sqlite"
-      ? { rows: [await findDevUser(db, caller.orgId, ids[0]!)] }
-      : await findDevUsersWithIdentities(db, caller.orgId, ids);
-  const rows = found.filter((r): r is DevUserRow => r !== undefined).sort((a, b) => a.number - b.number);
+  const found = await findOwnersOfIdentities(db, caller.orgId, pairs);
+  const identities = found.identities;
+  const rows = [...found.rows].sort((a, b) => a.number - b.number);
   const page = rows.slice(0, pageSize);
   const out: ListOutput = { dev_users: await hydrate(db, caller, page, identities) };
   const last = page[page.length - 1];
@@ -196,13 +193,12 @@ export async function listUsers(deps: Deps, caller: Caller, input: ListInput): P
     identityFilter !== undefined &&
     identityFilter.length > 0 &&
     identityFilter.every((f) => f.issuer !== undefined && f.id !== undefined);
+  if (exact && direction === "after" && cursor === undefined && keys.length === 1 && onlyIdentities(input)) {
+    return ownersPage(deps, caller, identityFilter as { issuer: string; id: string }[], pageSize, spec);
+  }
   const ids = exact
     ? await ownersOfIdentities(db, caller.orgId, identityFilter as { issuer: string; id: string }[])
     : undefined;
-
-  if (ids && direction === "after" && cursor === undefined && keys.length === 1 && onlyIdentities(input)) {
-    return ownersPage(deps, caller, ids, pageSize, spec);
-  }
 
   const now = Date.now();
   const filter = {

@@ -211,6 +211,13 @@ export function listContract(getDb: () => Db): void {
       ];
       assert.deepEqual(await names({ external_identity: several }), ["alice", "carol"]);
       assert.deepEqual(await names({ external_identity: [{ issuer: "slack", id: "C" }] }), []);
+      // The exact lookup (its own path: one statement on PostgreSQL) answers each owner whole, with
+      // every identity it holds, as the general path does when another filter joins it.
+      const identitiesOf = async (input: ListInput) =>
+        (await list(c, input)).dev_users.map((u) => [u.display_name, u.external_identities.map((i) => i.issuer)]);
+      const exact = await identitiesOf({ external_identity: several });
+      assert.deepEqual(exact, await identitiesOf({ external_identity: several, state: ["active", "shadow"] }));
+      assert.ok(exact.every(([, held]) => (held as string[]).length > 0));
     });
     it("created_date and modified_date ranges, bounds included", async () => {
       const range = (after?: number, before?: number) => ({

@@ -3,7 +3,7 @@ import { prepared } from "../prepared.js";
 import { readAll, readFirst } from "../reads.js";
 import type { Database, DevUserPatch, DevUserRow, IdentityRow, NewDevUser } from "../types.js";
 import { searchExpr } from "./dev-user-search.js";
-import { identitiesJson, splitIdentities } from "./identities.js";
+import { identitiesJson, ownersOfIdentities, splitIdentities } from "./identities.js";
 import { allocateUserNumbers } from "./orgs.js";
 
 type Eb = ExpressionBuilder<Database, "dev_users">;
@@ -114,6 +114,59 @@ export async function findDevUsersWithIdentities(
     .select(identitiesJson("dev_users.id").as("found_identities"))
     .where("org_id", "=", orgId)
     .where("id", "in", ids)
+    .execute();
+  return splitIdentities(found, "found_identities");
+}
+
+/** Who holds the one exact (issuer, id), with identities as JSON: the hottest lookup, compiled once. */
+const ownerWithIdentities = prepared((db, orgId: number, issuer: string, externalId: string) =>
+  db
+    .selectFrom("dev_users")
+    .selectAll()
+    .select(identitiesJson("dev_users.id").as("found_identities"))
+    .where("org_id", "=", orgId)
+    .where("id", "in", (eb) =>
+      eb
+        .selectFrom("external_identities")
+        .select("dev_user_id")
+        .where("org_id", "=", orgId)
+        .where("issuer", "=", issuer)
+        .where("external_id", "=", externalId),
+    ),
+);
+
+/**
+ * The users holding any of these exact (issuer, id) pairs, by primary key: on PostgreSQL with
+ * their identities, in one statement; on SQLite the owners' ids first, then their rows, and the
+ * caller reads the identities (`identities` undefined).
+ */
+export async function findOwnersOfIdentities(
+  db: Kysely<Database>,
+  orgId: number,
+  pairs: { issuer: string; id: string }[],
+): Promise<{ rows: DevUserRow[]; identities?: Map<number, IdentityRow[]> }> {
+  if (!(db.getExecutor().adapter instanceof PostgresAdapter)) {
+    const ids = await ownersOfIdentities(db, orgId, pairs);
+    if (ids.length !== 1) return { rows: await findDevUsers(db, orgId, ids) };
+    const row = await findDevUser(db, orgId, ids[0]!);
+    return { rows: row ? [row] : [] };
+  }
+  if (pairs.length === 1) {
+    const found = await ownerWithIdentities.all(db, orgId, pairs[0]!.issuer, pairs[0]!.id);
+    return splitIdentities(found, "found_identities");
+  }
+  const found = await db
+    .selectFrom("dev_users")
+    .selectAll()
+    .select(identitiesJson("dev_users.id").as("found_identities"))
+    .where("org_id", "=", orgId)
+    .where("id", "in", (eb) =>
+      eb
+        .selectFrom("external_identities")
+        .select("dev_user_id")
+        .where("org_id", "=", orgId)
+        .where((w) => w.or(pairs.map((p) => w.and([w("issuer", "=", p.issuer), w("external_id", "=", p.id)])))),
+    )
     .execute();
   return splitIdentities(found, "found_identities");
 }
