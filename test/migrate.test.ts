@@ -58,6 +58,46 @@ for (const { dialect, skip } of await testDialects()) {
       }
     });
 
+    it("the identity-per-issuer rule's migration runs again after stopping at any step, and comes down", async () => {
+      const name = "2026-12-02T16-00-00_identity-issuer-rule-with-org";
+      const ruleColumns = async (k: Kysely<any>) =>
+        dialect === "postgres"
+          ? (
+              await sql<{
+                def: string;
+              }>`select pg_get_indexdef(to_regclass('external_identities_user_issuer_uq')) as def`.execute(k)
+            ).rows[0]?.def.replace(/.*\((.*)\)$/, "$1")
+          : (
+              await sql<{
+                name: string;
+              }>`select name from pragma_index_info('external_identities_user_issuer_uq')`.execute(k)
+            ).rows
+              .map((r) => r.name)
+              .join(", ");
+      const db = await fresh();
+      try {
+        await migrateToLatest(db.kysely);
+        const k = db.kysely as unknown as Kysely<any>;
+        assert.equal(await ruleColumns(k), "dev_user_id, issuer, org_id");
+        // As if it had stopped between its steps: the stand-in built, the old rule gone, not recorded.
+        const standIn = sql`create unique index external_identities_user_issuer_org_uq
+          on external_identities (dev_user_id, issuer, org_id)`;
+        const dropRule = sql`drop index external_identities_user_issuer_uq`;
+        for (const steps of [[standIn], [standIn, dropRule]]) {
+          await k.deleteFrom("kysely_migration").where("name", "=", name).execute();
+          for (const step of steps) await step.execute(k);
+          assert.deepEqual(await migrateToLatest(db.kysely), [name]);
+          assert.equal(await ruleColumns(k), "dev_user_id, issuer, org_id");
+        }
+        const { error } = await migrator(db.kysely).migrateDown();
+        assert.ifError(error);
+        assert.equal(await ruleColumns(k), "dev_user_id, issuer");
+        assert.deepEqual(await migrateToLatest(db.kysely), [name]);
+      } finally {
+        await db.close();
+      }
+    });
+
     it("refuses a database that records a migration this code does not know, as the Migrator does", async () => {
       const db = await fresh();
       try {
