@@ -1,7 +1,8 @@
 // Who is calling, on every request but the public ones: the token's signature and claims first (no
 // database work), then the rate limit by the user the token proves, then one read of the caller's
 // row and token. Some operations have that read also fetch what they answer with: the caller's own
-// identities (self), or the dev user the request names (get, link). A GET names it in its query,
+// identities (self), the dev user the request names (get, link), or, for a page a replica may
+// serve, how far the org's journal had come on the primary. A GET names its user in its query,
 // known here; a POST in its body, which is parsed after this first hook, so those finish
 // authentication in preValidation, before their body is validated or anything else is read.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
@@ -23,6 +24,8 @@ declare module "fastify" {
 
 /** Operations answered with the caller's own row and identities. */
 const SELF_READS = new Set(["dev-users-self", "dev-users-self-post"]);
+/** Operations whose pages a replica may serve: the caller's statement reads the org's journal head. */
+const PAGE_READS = new Set(["dev-users-list", "dev-users-list-post", "audit-logs-list", "audit-logs-list-post"]);
 /** Operations that name one dev user in their query, and the field that does. */
 const QUERY_TARGETS: Record<string, string> = { "dev-users-get": "id" };
 /** Operations that name one dev user in their body, and the field that does. */
@@ -88,8 +91,13 @@ export function registerAuthentication(app: FastifyInstance, o: AuthenticationOp
     (req.routeOptions.schema as { operationId?: string } | undefined)?.operationId;
 
   /** The caller's row and token, read once: every check of them, then the token's scopes. */
+  const replica = o.deps.db.pages !== o.deps.db.kysely;
   async function finish(req: FastifyRequest, claims: TokenClaims, id: string | undefined, user?: number) {
-    req.caller = await o.auth.callerFor(claims, { identities: id !== undefined && SELF_READS.has(id), user });
+    req.caller = await o.auth.callerFor(claims, {
+      identities: id !== undefined && SELF_READS.has(id),
+      user,
+      head: replica && id !== undefined && PAGE_READS.has(id),
+    });
     req.caller.requestId = req.id;
     refuseOnetimeToken(req.caller, id);
     // A route without a scope decision (none should exist) is open to unscoped tokens only.

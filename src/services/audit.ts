@@ -10,6 +10,7 @@ import type { Caller, Deps } from "./context.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import { OPERATIONS, type Operation } from "./journal.js";
 import { type DecodedEntry, decodeEntries } from "./journal-codec.js";
+import { pagesFor } from "./pages.js";
 import { requireAdmin } from "./policy.js";
 import { parseScimConnectionId, SCIM_CONNECTION_DON_RE, scimConnectionDon } from "./scim-connections.js";
 import { webhookDon } from "./webhooks.js";
@@ -197,12 +198,13 @@ export async function listAuditLog(deps: Deps, caller: Caller, input: AuditListI
     order: direction === "after" ? "desc" : "asc",
     limit: limit + 1,
   };
-  const rows = await listJournal(deps.db.pages, query);
+  const db = await pagesFor(deps, caller);
+  const rows = await listJournal(db, query);
   const more = rows.length > limit;
   const page = rows.slice(0, limit);
   if (direction === "before") page.reverse();
   const out: AuditListOutput = {
-    audit_logs: await toWireAuditEntries(deps.db.pages, caller.orgId, caller.org, page),
+    audit_logs: await toWireAuditEntries(db, caller.orgId, caller.org, page),
   };
   const first = page[0];
   const last = page.at(-1);

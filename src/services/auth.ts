@@ -3,7 +3,7 @@
 // row is read again, or reused only while the database reports no write since it was read.
 import { randomUUID } from "node:crypto";
 import { jwtVerify, SignJWT } from "jose";
-import { findCallerWithToken, type TokenState } from "../db/repositories/auth-tokens.js";
+import { type CallerExtra, findCallerWithToken, type TokenState } from "../db/repositories/auth-tokens.js";
 import { findOrgBySlug } from "../db/repositories/orgs.js";
 import type { IdentityRow } from "../db/types.js";
 import { ApiError, assertThat, unauthenticated } from "../errors.js";
@@ -170,7 +170,10 @@ export class Authenticator {
    * token are refused on their very next request. The rows are read again unless nothing has been
    * written since they were last read (SQLite's data version; on PostgreSQL, always).
    */
-  async callerFor(claims: TokenClaims, opts: { identities?: boolean; user?: number } = {}): Promise<Caller> {
+  async callerFor(
+    claims: TokenClaims,
+    opts: { identities?: boolean; user?: number; head?: boolean } = {},
+  ): Promise<Caller> {
     let orgId = this.orgIds.get(claims.org);
     if (orgId === undefined) {
       const org = await findOrgBySlug(this.deps.db.kysely, claims.org);
@@ -187,25 +190,29 @@ export class Authenticator {
     let token: TokenState | undefined = memo?.token;
     let identities: IdentityRow[] | undefined;
     let fetched: Caller["fetched"];
+    let head: number | undefined;
     if (!user) {
-      // Where no memo keeps them (PostgreSQL), a request that answers with the caller's own
-      // identities reads them in this same statement.
-      const withIdentities = opts.identities === true && version === undefined;
-      // Likewise a dev-users.get reads the user it asks for in this statement.
-      const target = version === undefined ? opts.user : undefined;
-      const found = await findCallerWithToken(
-        this.deps.db.kysely,
-        orgId,
-        claims.sub,
-        claims.jti,
-        withIdentities,
-        target,
-      );
+      // Where no memo keeps them (PostgreSQL), the caller's statement also reads what the request
+      // answers with: the caller's own identities (self), or the user a get or a link names; or,
+      // for a page a replica serves, the org's journal head on the primary.
+      const extra: CallerExtra | undefined =
+        version !== undefined
+          ? undefined
+          : opts.user !== undefined
+            ? { target: opts.user }
+            : opts.identities
+              ? { identities: true }
+              : opts.head
+                ? { head: true }
+                : undefined;
+      const target = extra && "target" in extra ? extra.target : undefined;
+      const found = await findCallerWithToken(this.deps.db.kysely, orgId, claims.sub, claims.jti, extra);
       if (found && target !== undefined) fetched = { number: target, user: found.target ?? null };
       assertThat(found && found.user.state === "active", () => unauthenticated("the token's user is not active"));
       user = found.user;
       token = found.token;
       identities = found.identities;
+      head = found.head;
       // Every token minted here has its row; one without was minted before tokens were
       // recorded (version 0.2), or elsewhere with a leaked key.
       assertThat(token, () => unauthenticated("the token is not one this service recorded; ask for a new one"));
@@ -238,6 +245,7 @@ export class Authenticator {
       row: user,
       identities,
       fetched,
+      journalHead: head,
       memo,
       token: {
         jti: claims.jti,

@@ -16,6 +16,8 @@ export interface Caller {
   identities?: IdentityRow[];
   /** The user this request asks for, by number, read with the caller (null: the org has none). */
   fetched?: { number: number; user: FetchedUser | null };
+  /** The org's journal head on the primary, read with the caller for a page a replica serves. */
+  journalHead?: number;
   /** What is remembered about the caller between requests, where the database can tell. */
   memo?: CallerMemo;
   /** The request's id (Fastify's), recorded with every change it makes. */

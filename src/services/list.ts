@@ -1,4 +1,5 @@
 // dev-users.list: filters, sort and cursor pagination.
+import type { Kysely } from "kysely";
 import {
   anyBeyond,
   type DateRange,
@@ -8,12 +9,13 @@ import {
   type SortKey,
 } from "../db/repositories/dev-users.js";
 import { ownersOfIdentities } from "../db/repositories/identities.js";
-import type { DevUserRow } from "../db/types.js";
+import type { Database, DevUserRow } from "../db/types.js";
 import { ApiError, assertThat, valueNotPermitted } from "../errors.js";
 import { isoDateTime } from "../validation.js";
 import type { Caller, Deps } from "./context.js";
 import { type Cursor, decodeCursor, encodeCursor } from "./cursor.js";
 import { hydrate } from "./hydrate.js";
+import { pagesFor } from "./pages.js";
 import type { WireDevUser } from "./wire.js";
 
 export interface DateFilter {
@@ -133,13 +135,12 @@ function onlyIdentities(input: ListInput): boolean {
  * in number order, exactly as the general path would answer it.
  */
 async function ownersPage(
-  deps: Deps,
+  db: Kysely<Database>,
   caller: Caller,
   pairs: { issuer: string; id: string }[],
   pageSize: number,
   spec: string,
 ): Promise<ListOutput> {
-  const db = deps.db.pages;
   const found = await findOwnersOfIdentities(db, caller.orgId, pairs);
   const identities = found.identities;
   const rows = [...found.rows].sort((a, b) => a.number - b.number);
@@ -186,7 +187,7 @@ export async function listUsers(deps: Deps, caller: Caller, input: ListInput): P
   const direction = input.mode ?? cursor?.direction ?? "after";
   if (input.staged_info?.is_staged === true) return { dev_users: [] }; // nothing here is ever staged
 
-  const db = deps.db.pages;
+  const db = await pagesFor(deps, caller);
   // Exact (issuer, id) filters become a few ids first: a lookup, never a walk of the directory.
   const identityFilter = input.external_identity;
   const exact =
@@ -194,7 +195,7 @@ export async function listUsers(deps: Deps, caller: Caller, input: ListInput): P
     identityFilter.length > 0 &&
     identityFilter.every((f) => f.issuer !== undefined && f.id !== undefined);
   if (exact && direction === "after" && cursor === undefined && keys.length === 1 && onlyIdentities(input)) {
-    return ownersPage(deps, caller, identityFilter as { issuer: string; id: string }[], pageSize, spec);
+    return ownersPage(db, caller, identityFilter as { issuer: string; id: string }[], pageSize, spec);
   }
   const ids = exact
     ? await ownersOfIdentities(db, caller.orgId, identityFilter as { issuer: string; id: string }[])

@@ -73,6 +73,23 @@ const callerRowWithUser = prepared((db, orgId: number, number: number, jti: stri
   ),
 );
 
+// The same, with the org's journal head as the primary has it: where list pages come from a
+// replica, the replica serves a page only once it has replayed at least that far.
+const callerRowWithHead = prepared((db, orgId: number, number: number, jti: string) =>
+  callerQuery(db, orgId, number, jti).select(
+    sql<number | null>`(select h.next_seq from journal_heads h where h.org_id = dev_users.org_id)`.as("c_head"),
+  ),
+);
+
+/** What the caller's statement reads besides the caller and its token (PostgreSQL only). */
+export type CallerExtra =
+  /** The caller's identities, in link order. */
+  | { identities: true }
+  /** This user of the org, by number, with its identities: null if none. */
+  | { target: number }
+  /** The org's journal head (0 if the org has journalled nothing). */
+  | { head: true };
+
 /**
  * The user an org knows by `number`, and the row of the token `jti` of that org (undefined when
  * the org has no such token): what authentication checks on every request.
@@ -82,28 +99,34 @@ export async function findCallerWithToken(
   orgId: number,
   number: number,
   jti: string,
-  /** Also the user's identities, in link order (PostgreSQL only). */
-  withIdentities = false,
-  /** Also this user of the org, by number, with its identities (PostgreSQL only): null if none. */
-  target?: number,
+  extra?: CallerExtra,
 ): Promise<
-  | { user: DevUserRow; token: TokenState | undefined; identities?: IdentityRow[]; target?: FetchedUser | null }
+  | {
+      user: DevUserRow;
+      token: TokenState | undefined;
+      identities?: IdentityRow[];
+      target?: FetchedUser | null;
+      head?: number;
+    }
   | undefined
 > {
   const row:
-    | ({ c_identities?: IdentityRow[]; c_target?: FetchedUser | null } & NonNullable<
+    | ({ c_identities?: IdentityRow[]; c_target?: FetchedUser | null; c_head?: number | null } & NonNullable<
         Awaited<ReturnType<typeof callerRow.first>>
       >)
     | undefined =
-    target !== undefined
-      ? await callerRowWithUser.first(db, orgId, number, jti, target)
-      : withIdentities
+    extra && "target" in extra
+      ? await callerRowWithUser.first(db, orgId, number, jti, extra.target)
+      : extra && "identities" in extra
         ? await callerRowWithIdentities.first(db, orgId, number, jti)
-        : await callerRow.first(db, orgId, number, jti);
+        : extra && "head" in extra
+          ? await callerRowWithHead.first(db, orgId, number, jti)
+          : await callerRow.first(db, orgId, number, jti);
   if (!row) return undefined;
   const {
     c_identities: identities,
     c_target: fetched,
+    c_head: head,
     t_subject,
     t_type,
     t_scopes,
@@ -134,7 +157,8 @@ export async function findCallerWithToken(
               t_maker_generation !== null &&
               Number(m_generation) === Number(t_maker_generation)),
         };
-  if (target !== undefined) return { user, token, target: fetched ?? null };
+  if (extra && "target" in extra) return { user, token, target: fetched ?? null };
+  if (extra && "head" in extra) return { user, token, head: Number(head ?? 0) };
   return identities === undefined ? { user, token } : { user, token, identities };
 }
 

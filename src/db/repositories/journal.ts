@@ -98,6 +98,19 @@ const insertEntry = prepared(
     }),
 );
 
+const headOf = prepared((db, orgId: number) =>
+  db.selectFrom("journal_heads").select("next_seq").where("org_id", "=", orgId),
+);
+
+/**
+ * The org's journal head: the seq its next entry takes on PostgreSQL, 0 if it has none yet. It
+ * only grows, and every journalled write moves it, so a replica that shows a head has replayed
+ * every write committed before the primary showed that head.
+ */
+export async function journalHead(db: Kysely<Database>, orgId: number): Promise<number> {
+  return Number((await headOf.first(db, orgId))?.next_seq ?? 0);
+}
+
 /** The org's last entry's seq, or 0. */
 export async function lastJournalSeq(db: Kysely<Database>, orgId: number): Promise<number> {
   return Number((await lastSeq.first(db, orgId))?.seq ?? 0);
