@@ -3,7 +3,7 @@ import { prepared } from "../prepared.js";
 import { readAll, readFirst } from "../reads.js";
 import type { Database, DevUserPatch, DevUserRow, IdentityRow, NewDevUser } from "../types.js";
 import { searchExpr } from "./dev-user-search.js";
-import { identitiesJson, ownersOfIdentities, splitIdentities } from "./identities.js";
+import { identitiesJson, ownersOfIdentities, ownersQuery, splitIdentities } from "./identities.js";
 import { allocateUserNumbers } from "./orgs.js";
 
 type Eb = ExpressionBuilder<Database, "dev_users">;
@@ -118,21 +118,18 @@ export async function findDevUsersWithIdentities(
   return splitIdentities(found, "found_identities");
 }
 
-/** Who holds the one exact (issuer, id), with identities as JSON: the hottest lookup, compiled once. */
-const ownerWithIdentities = prepared((db, orgId: number, issuer: string, externalId: string) =>
+/** Users of an org, with their identities as JSON (PostgreSQL), whose ids `ids` gives. */
+const usersWithIdentities = (db: Kysely<Database>, orgId: number, ids: ReturnType<typeof ownersQuery>) =>
   db
     .selectFrom("dev_users")
     .selectAll()
     .select(identitiesJson("dev_users.id").as("found_identities"))
     .where("org_id", "=", orgId)
-    .where("id", "in", (eb) =>
-      eb
-        .selectFrom("external_identities")
-        .select("dev_user_id")
-        .where("org_id", "=", orgId)
-        .where("issuer", "=", issuer)
-        .where("external_id", "=", externalId),
-    ),
+    .where("id", "in", ids);
+
+/** Who holds the one exact (issuer, id): the hottest lookup, compiled once. */
+const ownerWithIdentities = prepared((db, orgId: number, issuer: string, externalId: string) =>
+  usersWithIdentities(db, orgId, ownersQuery(db, orgId, [{ issuer, id: externalId }])),
 );
 
 /**
@@ -151,23 +148,10 @@ export async function findOwnersOfIdentities(
     const row = await findDevUser(db, orgId, ids[0]!);
     return { rows: row ? [row] : [] };
   }
-  if (pairs.length === 1) {
-    const found = await ownerWithIdentities.all(db, orgId, pairs[0]!.issuer, pairs[0]!.id);
-    return splitIdentities(found, "found_identities");
-  }
-  const found = await db
-    .selectFrom("dev_users")
-    .selectAll()
-    .select(identitiesJson("dev_users.id").as("found_identities"))
-    .where("org_id", "=", orgId)
-    .where("id", "in", (eb) =>
-      eb
-        .selectFrom("external_identities")
-        .select("dev_user_id")
-        .where("org_id", "=", orgId)
-        .where((w) => w.or(pairs.map((p) => w.and([w("issuer", "=", p.issuer), w("external_id", "=", p.id)])))),
-    )
-    .execute();
+  const found =
+    pairs.length === 1
+      ? await ownerWithIdentities.all(db, orgId, pairs[0]!.issuer, pairs[0]!.id)
+      : await usersWithIdentities(db, orgId, ownersQuery(db, orgId, pairs)).execute();
   return splitIdentities(found, "found_identities");
 }
 

@@ -139,13 +139,17 @@ export async function moveIdentities(db: Kysely<Database>, fromUserId: number, t
     .execute();
 }
 
-const ownerOfIdentity = prepared((db, orgId: number, issuer: string, externalId: string) =>
-  db
+/** The ids of the users holding any of these exact (issuer, id) pairs: one probe of the rule's index per pair. */
+export function ownersQuery(db: Kysely<Database>, orgId: number, pairs: { issuer: string; id: string }[]) {
+  return db
     .selectFrom("external_identities")
     .select("dev_user_id")
     .where("org_id", "=", orgId)
-    .where("issuer", "=", issuer)
-    .where("external_id", "=", externalId),
+    .where((w) => w.or(pairs.map((p) => w.and([w("issuer", "=", p.issuer), w("external_id", "=", p.id)]))));
+}
+
+const ownerOfIdentity = prepared((db, orgId: number, issuer: string, externalId: string) =>
+  ownersQuery(db, orgId, [{ issuer, id: externalId }]),
 );
 
 /**
@@ -163,13 +167,6 @@ export async function ownersOfIdentities(
     const rows = await ownerOfIdentity.all(db, orgId, pairs[0]!.issuer, pairs[0]!.id);
     return rows.map((r) => r.dev_user_id);
   }
-  const rows = await readAll(
-    db,
-    db
-      .selectFrom("external_identities")
-      .select("dev_user_id")
-      .where("org_id", "=", orgId)
-      .where((eb) => eb.or(pairs.map((p) => eb.and([eb("issuer", "=", p.issuer), eb("external_id", "=", p.id)])))),
-  );
+  const rows = await readAll(db, ownersQuery(db, orgId, pairs));
   return [...new Set(rows.map((r) => r.dev_user_id))];
 }
