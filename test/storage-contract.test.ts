@@ -175,6 +175,49 @@ for (const { dialect, skip } of await testDialects())
       assert.equal(await entries(), start + 2);
     });
 
+    it("a create's journal entry (written by the create's one statement on PostgreSQL) renders as the create answered", async () => {
+      const bodies = [
+        { email: "entry-plain@x.test" },
+        { email: "entry-fields@x.test", full_name: "Fields", custom_fields: { team: "<core>", n: 3 } },
+        // The number the one statement stands in with, in the user's own data: it is not mistaken
+        // for the place of the user's number (the create takes the transaction instead).
+        { email: "entry-stand-in@x.test", custom_fields: { n: 987654321987, s: "987654321987" } },
+      ];
+      for (const body of bodies) {
+        const made = await s.http("POST", "/dev-users.create", { body: { ...body, state: "shadow" } });
+        assert.equal(made.status, 201, made.text);
+        const user = made.body.dev_user;
+        const audit = await s.http("GET", `/audit-logs.list?object=${encodeURIComponent(user.id)}`);
+        assert.equal(audit.status, 200, audit.text);
+        const [entry, ...rest] = audit.body.audit_logs;
+        assert.deepEqual(rest, []);
+        assert.equal(entry.operation, "dev_users.create");
+        assert.equal(entry.object.id, user.id);
+        assert.deepEqual(entry.after, user);
+        const got = await s.http("GET", `/dev-users.get?id=${encodeURIComponent(user.id)}`);
+        assert.deepEqual(got.body.dev_user, user);
+      }
+      // A taken email writes nothing: no user, no number, no entry.
+      const before = Number(
+        (await db.kysely.selectFrom("journal").select(sql<number>`count(*)`.as("n")).executeTakeFirstOrThrow()).n,
+      );
+      const taken = await s.http("POST", "/dev-users.create", {
+        body: { email: "ENTRY-plain@x.test", state: "shadow" },
+      });
+      assert.equal(taken.status, 409, taken.text);
+      const after = Number(
+        (await db.kysely.selectFrom("journal").select(sql<number>`count(*)`.as("n")).executeTakeFirstOrThrow()).n,
+      );
+      assert.equal(after, before);
+      const next = await s.http("POST", "/dev-users.create", { body: { email: "entry-next@x.test", state: "shadow" } });
+      const last = await s.http("POST", "/dev-users.list", { body: { email: ["entry-stand-in@x.test"] } });
+      assert.equal(
+        Number(next.body.dev_user.display_id.slice(5)),
+        Number(last.body.dev_users[0].display_id.slice(5)) + 1,
+        "the refused create took no number",
+      );
+    });
+
     describe("uniqueness", () => {
       it("the database refuses a second owner of an (issuer, id) in one org, and allows it in another", async () => {
         const a = await newOrg(db, "uq-a");

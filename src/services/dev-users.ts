@@ -19,6 +19,7 @@ import { ApiError, assertThat, notFound, valueNotPermitted } from "../errors.js"
 import { parseDevUserId } from "../ids.js";
 import { isEmail, isoDateTime } from "../validation.js";
 import type { Caller, Deps } from "./context.js";
+import { createInOneStatement } from "./create-in-one-statement.js";
 import { availabilityModes, employmentStatuses } from "./enums.js";
 import { hydrateOne } from "./hydrate.js";
 import { type Journal, journalled } from "./journal.js";
@@ -188,27 +189,33 @@ export async function createDevUser(deps: Deps, caller: Caller, input: CreateInp
   const email = input.email.trim();
   assertThat(isEmail(email), valueNotPermitted("email", "must be an email address"));
   const now = deps.now();
+  const fields = {
+    org_id: caller.orgId,
+    email,
+    email_lower: email.toLowerCase(),
+    display_name: email.split("@")[0]!,
+    full_name: input.full_name ?? "",
+    state: "shadow",
+    role: "member",
+    custom_fields: mergeCustomFields("{}", input.custom_fields ?? {}),
+    created_by_id: caller.userId,
+    modified_by_id: caller.userId,
+    created_date: now,
+    modified_date: now,
+  };
   try {
+    // A manager is read and checked first, in the transaction; without one, PostgreSQL makes the
+    // user and its entry in one statement.
+    if (input.reports_to === undefined && deps.db.dialect === "postgres") {
+      const made = await createInOneStatement(deps, caller, { ...fields, reports_to_id: null });
+      if (made) return made;
+    }
     return await journalled(deps, caller, async (trx, journal) => {
       // The unique index on (org, lower(email)) refuses a taken email (caught below), and the
       // refusal rolls the number taken back with it: no read ahead of the insert is needed.
       const reportsTo = input.reports_to === undefined ? null : await checkManager(trx, caller, null, input.reports_to);
       // Takes the org's next number: from here to the commit, other creates in this org wait.
-      const row = await insertDevUser(trx, {
-        org_id: caller.orgId,
-        email,
-        email_lower: email.toLowerCase(),
-        display_name: email.split("@")[0]!,
-        full_name: input.full_name ?? "",
-        state: "shadow",
-        role: "member",
-        reports_to_id: reportsTo,
-        custom_fields: mergeCustomFields("{}", input.custom_fields ?? {}),
-        created_by_id: caller.userId,
-        modified_by_id: caller.userId,
-        created_date: now,
-        modified_date: now,
-      });
+      const row = await insertDevUser(trx, { ...fields, reports_to_id: reportsTo });
       const after = await hydrateOne(trx, caller, row, []); // a user made just now holds no identities yet
       await journal.record({ operation: "dev_users.create", object: { type: "dev_user", id: row.number }, after });
       return after;
