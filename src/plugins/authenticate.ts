@@ -90,8 +90,8 @@ export function registerAuthentication(app: FastifyInstance, o: AuthenticationOp
   const operationOf = (req: FastifyRequest) =>
     (req.routeOptions.schema as { operationId?: string } | undefined)?.operationId;
 
-  /** The caller's row and token, read once: every check of them, then the token's scopes. */
   const replica = o.deps.db.pages !== o.deps.db.kysely;
+  /** The caller's row and token, read once: every check of them, then the token's scopes. */
   async function finish(req: FastifyRequest, claims: TokenClaims, id: string | undefined, user?: number) {
     req.caller = await o.auth.callerFor(claims, {
       identities: id !== undefined && SELF_READS.has(id),
