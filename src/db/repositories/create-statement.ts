@@ -7,6 +7,7 @@
 import { type Kysely, sql } from "kysely";
 import type { Database, DevUserRow, NewJournalEntry } from "../types.js";
 import type { NewDevUserFields } from "./dev-users.js";
+import { journalCtes } from "./journal.js";
 
 export async function insertDevUserWithEntry(
   db: Kysely<Database>,
@@ -15,7 +16,6 @@ export async function insertDevUserWithEntry(
   /** The entry's `after`, in the two parts that go before and after the user's number. */
   after: [string, string],
 ): Promise<DevUserRow> {
-  const e = entry;
   const cols = (Object.keys(row) as (keyof NewDevUserFields)[]).filter((c) => row[c] !== undefined);
   const { rows } = await sql<DevUserRow>`with taken as (
       update orgs set next_user_number = next_user_number + 1 where id = ${row.org_id}
@@ -24,19 +24,11 @@ export async function insertDevUserWithEntry(
       insert into dev_users (${sql.join(cols.map((c) => sql.ref(c)))}, number)
       select ${sql.join(cols.map((c) => sql`${row[c]}`))}, taken.number from taken
       returning *
-    ), head as (
-      insert into journal_heads (org_id, next_seq) select ${e.org_id}, 2 from inserted
-      on conflict (org_id) do update set next_seq = journal_heads.next_seq + 1
-      returning next_seq
-    ), entry as (
-      insert into journal (org_id, seq, created_date, actor_type, actor_id, operation, object_type,
-        object_id, related_id, before, after, details, request_id)
-      select ${e.org_id}, head.next_seq - 1, ${e.created_date}, ${e.actor_type}, ${e.actor_id ?? null},
-        ${e.operation}, ${e.object_type}, inserted.number, ${e.related_id ?? null}, ${e.before ?? null},
-        ${after[0]}::text || inserted.number::text || ${after[1]}::text, ${e.details ?? null}, ${e.request_id ?? null}
-      from head, inserted
-      returning seq
-    )
+    ), ${journalCtes(entry, {
+      per: "inserted",
+      objectId: sql`inserted.number`,
+      after: sql`${after[0]}::text || inserted.number::text || ${after[1]}::text`,
+    })}
     select inserted.* from inserted, entry`.execute(db);
   if (!rows[0]) throw new Error(`org ${row.org_id} does not exist`);
   return rows[0];

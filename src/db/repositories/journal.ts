@@ -3,7 +3,7 @@
 // journalled writes commit in seq order) and insert the entry with it. Services record last in a transaction:
 // whoever holds a head waits for nothing but its commit. On SQLite, where writers take turns
 // anyway, a group commit writes its units' entries together.
-import { type Kysely, PostgresAdapter, sql } from "kysely";
+import { type Kysely, PostgresAdapter, type RawBuilder, sql } from "kysely";
 import { journalCleared, pendingAppends } from "../deferred-appends.js";
 import { prepared } from "../prepared.js";
 import type { Database, JournalRow, NewJournalEntry } from "../types.js";
@@ -23,19 +23,34 @@ export async function appendJournalEntry(db: Kysely<Database>, e: NewJournalEntr
     return;
   }
   // One round trip: the head's next seq taken and the entry written by the same statement.
-  const { rows } = await sql<{ seq: number }>`with head as (
-      insert into journal_heads (org_id, next_seq) values (${e.org_id}, 2)
+  const { rows } = await sql<{ seq: number }>`with ${journalCtes(e)} select seq from entry`.execute(db);
+  if (rows.length !== 1) throw new Error(`no journal head for org ${e.org_id}`);
+}
+
+/**
+ * PostgreSQL: the CTEs `head` and `entry` of a data-modifying statement, which take the org's next
+ * seq and write `e` with it: once, or once for each row of the statement's CTE `per` (none when it
+ * has none). `objectId` and `after` replace the entry's own values with SQL over that CTE's row.
+ */
+export function journalCtes(
+  e: Omit<NewJournalEntry, "object_id" | "after"> & Partial<Pick<NewJournalEntry, "object_id" | "after">>,
+  o: { per?: string; objectId?: RawBuilder<unknown>; after?: RawBuilder<unknown> } = {},
+): RawBuilder<unknown> {
+  const per = o.per === undefined ? sql`` : sql` from ${sql.table(o.per)}`;
+  const from = o.per === undefined ? sql`head` : sql`head, ${sql.table(o.per)}`;
+  return sql`head as (
+      insert into journal_heads (org_id, next_seq) select ${e.org_id}, 2${per}
       on conflict (org_id) do update set next_seq = journal_heads.next_seq + 1
       returning next_seq
-    )
-    insert into journal (org_id, seq, created_date, actor_type, actor_id, operation, object_type,
-      object_id, related_id, before, after, details, request_id)
-    select ${e.org_id}, head.next_seq - 1, ${e.created_date}, ${e.actor_type}, ${e.actor_id ?? null},
-      ${e.operation}, ${e.object_type}, ${e.object_id ?? null}, ${e.related_id ?? null},
-      ${e.before ?? null}, ${e.after ?? null}, ${e.details ?? null}, ${e.request_id ?? null}
-    from head
-    returning seq`.execute(db);
-  if (rows.length !== 1) throw new Error(`no journal head for org ${e.org_id}`);
+    ), entry as (
+      insert into journal (org_id, seq, created_date, actor_type, actor_id, operation, object_type,
+        object_id, related_id, before, after, details, request_id)
+      select ${e.org_id}, head.next_seq - 1, ${e.created_date}, ${e.actor_type}, ${e.actor_id ?? null},
+        ${e.operation}, ${e.object_type}, ${o.objectId ?? sql`${e.object_id ?? null}`}, ${e.related_id ?? null},
+        ${e.before ?? null}, ${o.after ?? sql`${e.after ?? null}`}, ${e.details ?? null}, ${e.request_id ?? null}
+      from ${from}
+      returning seq
+    )`;
 }
 
 const insertOne = (db: Kysely<Database>, e: NewJournalEntry, seq: number) =>

@@ -9,6 +9,7 @@
 import { type Kysely, sql } from "kysely";
 import type { Database, DevUserRow, IdentityRow, NewJournalEntry } from "../types.js";
 import { identitiesJson } from "./identities.js";
+import { journalCtes } from "./journal.js";
 
 export interface LinkRead {
   row: DevUserRow;
@@ -60,19 +61,7 @@ export async function commitLink(db: Kysely<Database>, c: LinkCommit): Promise<b
         from touched
         on conflict do nothing
         returning id
-      ), head as (
-        insert into journal_heads (org_id, next_seq) select ${e.org_id}, 2 from linked
-        on conflict (org_id) do update set next_seq = journal_heads.next_seq + 1
-        returning next_seq
-      ), entry as (
-        insert into journal (org_id, seq, created_date, actor_type, actor_id, operation, object_type,
-          object_id, related_id, before, after, details, request_id)
-        select ${e.org_id}, head.next_seq - 1, ${e.created_date}, ${e.actor_type}, ${e.actor_id ?? null},
-          ${e.operation}, ${e.object_type}, ${e.object_id ?? null}, ${e.related_id ?? null},
-          ${e.before ?? null}, ${e.after ?? null}, ${e.details ?? null}, ${e.request_id ?? null}
-        from head
-        returning seq
-      )
+      ), ${journalCtes(e, { per: "linked" })}
       -- Nothing made: fail the statement, so the touch (which alone may have run) is undone too.
       -- The cast depends on the count, so the planner cannot fold it into an error ahead of time.
       select case when (select count(*) from entry) = 1 then 1
